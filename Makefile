@@ -1,0 +1,59 @@
+# The README's two commands: `make run` and `make test`. Both set everything up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+
+.PHONY: help install run test test-pg lint format migrate superuser bench clean
+
+help:
+	@echo "make run    - set up the venv, migrate SQLite, serve the bookstore on 127.0.0.1:8000"
+	@echo "make test   - set up the venv, run ruff, mypy and pytest with the coverage gate"
+	@echo "make test-pg - the same tests against PostgreSQL ($(PG_URL))"
+	@echo "make lint   - ruff and mypy only"
+	@echo "make bench  - the benchmarks (not part of make test)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# pip learned dependency groups (PEP 735) in 25.1.
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(BIN)/python -m pip install --quiet -e . --group dev
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint
+	$(BIN)/coverage erase
+	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
+	$(BIN)/coverage report
+
+test-pg: $(STAMP)
+	DATABASE_URL=$(PG_URL) $(BIN)/coverage run -m pytest $(PYTEST_ARGS)
+	$(BIN)/coverage report
+
+migrate: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+
+run: migrate
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+superuser: migrate
+	$(BIN)/python manage.py createsuperuser
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache .pytest_cache db.sqlite3

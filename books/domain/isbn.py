@@ -1,0 +1,55 @@
+"""ISBN-10 and ISBN-13: checksum validation and normalisation.
+
+Every ISBN is stored as its 13-digit form without separators, so the same
+book entered as ISBN-10 or ISBN-13, with or without hyphens, is one book.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+__all__ = ["ISBN", "InvalidISBN", "normalize_isbn"]
+
+
+class InvalidISBN(ValueError):
+    """Not a valid ISBN-10 or ISBN-13."""
+
+
+def _isbn10_ok(digits: str) -> bool:
+    total = sum(
+        (10 - index) * (10 if char == "X" else int(char))
+        for index, char in enumerate(digits)
+    )
+    return total % 11 == 0
+
+
+def _isbn13_check_digit(first12: str) -> int:
+    total = sum(int(char) * (3 if index % 2 else 1) for index, char in enumerate(first12))
+    return (10 - total % 10) % 10
+
+
+def normalize_isbn(value: str) -> str:
+    """Return the 13-digit form of ``value`` or raise :class:`InvalidISBN`."""
+    compact = value.replace("-", "").replace(" ", "").upper()
+    if len(compact) == 10:
+        if not (compact[:9].isdigit() and (compact[9].isdigit() or compact[9] == "X")):
+            raise InvalidISBN("An ISBN-10 has 9 digits and a digit or X.")
+        if not _isbn10_ok(compact):
+            raise InvalidISBN("This ISBN-10's check digit is wrong.")
+        first12 = "978" + compact[:9]
+        return first12 + str(_isbn13_check_digit(first12))
+    if len(compact) == 13:
+        if not compact.isdigit():
+            raise InvalidISBN("An ISBN-13 has 13 digits.")
+        if not compact.startswith(("978", "979")):
+            raise InvalidISBN("An ISBN-13 starts with 978 or 979.")
+        if _isbn13_check_digit(compact[:12]) != int(compact[12]):
+            raise InvalidISBN("This ISBN-13's check digit is wrong.")
+        return compact
+    raise InvalidISBN("An ISBN has 10 or 13 characters, not counting hyphens.")
+
+
+ISBN = Annotated[str, AfterValidator(normalize_isbn)]
+"""A pydantic string type that validates and normalises an ISBN."""

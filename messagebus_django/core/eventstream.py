@@ -1,0 +1,78 @@
+"""The event stream: serializing published events and sending them out."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from typing import Any
+
+from .messages import Message, message_type_name
+
+__all__ = [
+    "AbstractMessageSerializer",
+    "AsyncAbstractEventstreamTransport",
+    "AsyncEventstreamPublisher",
+    "AsyncSinkholeEventstreamTransport",
+    "DefaultMessageSerializer",
+]
+
+
+class AbstractMessageSerializer(abc.ABC):
+    """Turns a message into the mapping a transport sends."""
+
+    @abc.abstractmethod
+    def serialize_message(self, message: Message[Any]) -> Mapping[str, Any]:
+        """Serialize ``message``."""
+
+
+class DefaultMessageSerializer(AbstractMessageSerializer):
+    """``{"id", "created_at", "type": "<name>_v<version>", "payload": <JSON>}``.
+
+    ``payload`` is the JSON text of the message's own fields (not its id,
+    timestamp or metadata).
+    """
+
+    def serialize_message(self, message: Message[Any]) -> Mapping[str, Any]:
+        return {
+            "id": str(message.message_id),
+            "created_at": message.created_at.isoformat(),
+            "type": message_type_name(message),
+            "payload": message.model_dump_json(
+                exclude={"message_id", "created_at", "metadata"}
+            ),
+        }
+
+
+class AsyncAbstractEventstreamTransport(abc.ABC):
+    """Sends serialized messages to the outside world (a broker, a log...)."""
+
+    @abc.abstractmethod
+    async def send_message_serialized(self, message: Mapping[str, Any]) -> None:
+        """Send one serialized message."""
+
+
+class AsyncSinkholeEventstreamTransport(AsyncAbstractEventstreamTransport):
+    """A transport that drops everything: the default when none is set."""
+
+    async def send_message_serialized(self, message: Mapping[str, Any]) -> None:
+        """Drop ``message``."""
+
+
+class AsyncEventstreamPublisher:
+    """Publishes the messages whose metadata says ``published=True``."""
+
+    def __init__(
+        self,
+        transport: AsyncAbstractEventstreamTransport,
+        serializer: AbstractMessageSerializer | None = None,
+    ) -> None:
+        self.transport = transport
+        self.serializer = serializer or DefaultMessageSerializer()
+
+    async def send_message(self, message: Message[Any]) -> None:
+        """Serialize and send ``message`` if it is published; ignore it otherwise."""
+        if not message.metadata.published:
+            return
+        await self.transport.send_message_serialized(
+            self.serializer.serialize_message(message)
+        )

@@ -1,0 +1,179 @@
+"""Messages (commands and events) and domain models.
+
+Commands are imperative (``RegisterBook``), events are in the past tense
+(``BookRegistered``). Both carry a :class:`Metadata` that names them on the
+wire, so a renamed class keeps its serialized identity.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import MutableSequence
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = [
+    "Command",
+    "Event",
+    "Field",
+    "GenericCommand",
+    "GenericEvent",
+    "GenericModel",
+    "Message",
+    "Metadata",
+    "Model",
+    "TMetadata",
+    "message_type_name",
+    "uuid7",
+]
+
+_uuid7_lock = threading.Lock()
+_uuid7_last_ms = 0
+_uuid7_counter = 0
+
+
+def uuid7() -> UUID:
+    """Return a time-ordered UUID (RFC 9562, version 7).
+
+    Within one millisecond a 12-bit counter keeps the ids of this process
+    strictly increasing, so sorting by id sorts by creation.
+    """
+    global _uuid7_last_ms, _uuid7_counter
+    rand = int.from_bytes(os.urandom(8), "big")
+    with _uuid7_lock:
+        now_ms = time.time_ns() // 1_000_000
+        if now_ms > _uuid7_last_ms:
+            _uuid7_last_ms = now_ms
+            # Start low in the counter space so a burst has room to grow.
+            _uuid7_counter = rand >> 55
+        else:
+            _uuid7_counter += 1
+            if _uuid7_counter > 0xFFF:
+                _uuid7_last_ms += 1
+                _uuid7_counter = 0
+        unix_ms, counter = _uuid7_last_ms, _uuid7_counter
+    value = (unix_ms & 0xFFFF_FFFF_FFFF) << 80
+    value |= 0x7 << 76
+    value |= counter << 64
+    value |= 0b10 << 62
+    value |= rand & 0x3FFF_FFFF_FFFF_FFFF
+    return UUID(int=value)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Metadata(BaseModel):
+    """What names a message on the wire; declared once per message class."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    """Stable name of the message, kept even if the class is renamed."""
+    schema_version: int
+    """Version of the payload's schema; bump it on incompatible changes."""
+    published: bool = False
+    """Whether the message leaves the process through the event stream."""
+
+
+TMetadata = TypeVar("TMetadata", bound=Metadata)
+
+
+class Message(BaseModel, Generic[TMetadata]):
+    """Base class of commands and events."""
+
+    message_id: UUID = Field(default_factory=uuid7)
+    """Unique, time-ordered identifier of the message."""
+    created_at: datetime = Field(default_factory=_utcnow)
+    """When the message was created, timezone-aware, in UTC."""
+    metadata: TMetadata
+    """Name, schema version and publication flag, set by the message class."""
+
+    @field_validator("created_at")
+    @classmethod
+    def _aware_utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("created_at must be timezone-aware")
+        return value.astimezone(UTC)
+
+    def __eq__(self, other: object) -> bool:
+        """Messages are equal when their content is: id and timestamp are ignored.
+
+        This lets tests compare the events a handler raised with expected ones.
+        """
+        if not isinstance(other, Message):
+            return NotImplemented
+        if type(self) is not type(other):
+            return False
+        return _content(self) == _content(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{key}={value!r}" for key, value in _content(self).items())
+        return f"{type(self).__name__}({fields})"
+
+
+def _content(message: Message[Any]) -> dict[str, Any]:
+    return {
+        key: value
+        for key, value in message.__dict__.items()
+        if key not in ("message_id", "created_at")
+    }
+
+
+def message_type_name(message: Message[Any] | type[Message[Any]]) -> str:
+    """The wire name of a message: ``<name>_v<schema_version>``."""
+    metadata = message.model_fields["metadata"].default if isinstance(
+        message, type
+    ) else message.metadata
+    if not isinstance(metadata, Metadata):
+        raise TypeError(f"{message!r} declares no default Metadata")
+    return f"{metadata.name}_v{metadata.schema_version}"
+
+
+class GenericCommand(Message[TMetadata]):
+    """A request to change the system; handled by exactly one handler."""
+
+
+class GenericEvent(Message[TMetadata]):
+    """Something that happened; handled by any number of handlers."""
+
+
+Command = GenericCommand[Metadata]
+"""A command with the default :class:`Metadata`."""
+Event = GenericEvent[Metadata]
+"""An event with the default :class:`Metadata`."""
+
+
+class GenericModel(BaseModel, Generic[TMetadata]):
+    """A domain model (aggregate) that records the events it raises."""
+
+    messages: MutableSequence[Message[TMetadata]] = Field(
+        default_factory=list, exclude=True
+    )
+    """Events raised by the model, dispatched by the bus once it is seen."""
+
+    def __eq__(self, other: object) -> bool:
+        """Models are equal when their fields are; raised messages do not count."""
+        if not isinstance(other, GenericModel):
+            return NotImplemented
+        if type(self) is not type(other):
+            return False
+        return _model_content(self) == _model_content(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _model_content(model: GenericModel[Any]) -> dict[str, Any]:
+    return {key: value for key, value in model.__dict__.items() if key != "messages"}
+
+
+Model = GenericModel[Metadata]
+"""A domain model whose messages use the default :class:`Metadata`."""

@@ -1,0 +1,303 @@
+"""Handlers registry: ``@async_listen`` and :class:`AsyncMessageBus`."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+import venusian
+
+from .messages import GenericCommand, GenericEvent, Message
+from .unit_of_work import AsyncAbstractUnitOfWork, AsyncUnitOfWorkTransaction
+
+__all__ = [
+    "AsyncMessageBus",
+    "ConfigurationError",
+    "MissingDependencyError",
+    "MissingHandlerError",
+    "async_listen",
+]
+
+VENUSIAN_CATEGORY = "messagebus_django"
+
+AsyncMessageHandler = Callable[..., Awaitable[Any]]
+THandler = TypeVar("THandler", bound=AsyncMessageHandler)
+
+
+class ConfigurationError(RuntimeError):
+    """The handlers or the bus are set up in a way that cannot work."""
+
+
+class MissingHandlerError(ConfigurationError):
+    """A command was handled, but no handler is registered for its type."""
+
+
+class MissingDependencyError(ConfigurationError):
+    """A handler asks for a dependency that neither the bus nor ``handle`` gives."""
+
+
+def async_listen(wrapped: THandler) -> THandler:
+    """Mark an ``async def`` as the handler of the message type of its first parameter.
+
+    The mark takes effect when the handler's module is scanned by
+    :meth:`AsyncMessageBus.scan`. A command has one handler, an event any number.
+    """
+    if not inspect.iscoroutinefunction(wrapped):
+        raise ConfigurationError(
+            f"@async_listen needs an 'async def' function, got "
+            f"{_describe(wrapped)}"
+        )
+
+    def callback(scanner: venusian.Scanner, name: str, ob: Any) -> None:
+        bus = getattr(scanner, "messagebus", None)
+        if isinstance(bus, AsyncMessageBus):
+            bus.add_listener(listened_type(wrapped), wrapped)
+
+    venusian.attach(wrapped, callback, category=VENUSIAN_CATEGORY)
+    return wrapped
+
+
+def listened_type(handler: AsyncMessageHandler) -> type[Message[Any]]:
+    """The message type a handler listens to: its first parameter's annotation."""
+    try:
+        signature = inspect.signature(handler, eval_str=True)
+    except NameError as exc:
+        raise ConfigurationError(
+            f"Cannot resolve the annotations of handler {_describe(handler)}: {exc}. "
+            "The message type must be importable at run time "
+            "(not only under TYPE_CHECKING)."
+        ) from exc
+    parameters = list(signature.parameters.values())
+    annotation = parameters[0].annotation if parameters else inspect.Parameter.empty
+    if not (
+        isinstance(annotation, type)
+        and issubclass(annotation, GenericCommand | GenericEvent)
+    ):
+        raise ConfigurationError(
+            f"Handler {_describe(handler)} must annotate its first parameter with a "
+            f"command or event class, got {annotation!r}"
+        )
+    return annotation
+
+
+def _describe(handler: Callable[..., Any]) -> str:
+    module = getattr(handler, "__module__", "?")
+    name = getattr(handler, "__qualname__", repr(handler))
+    return f"{module}.{name}"
+
+
+def _same_handler(a: Callable[..., Any], b: Callable[..., Any]) -> bool:
+    # A module imported twice (start-up run twice) gives a new function
+    # object for the same handler: it is the same registration.
+    return a is b or (
+        getattr(a, "__module__", None) == getattr(b, "__module__", None)
+        and getattr(a, "__qualname__", None) == getattr(b, "__qualname__", None)
+    )
+
+
+class _Hook:
+    """A registered handler and the dependencies it asks for by name."""
+
+    __slots__ = ("callback", "optional", "required")
+
+    def __init__(self, callback: AsyncMessageHandler) -> None:
+        self.callback = callback
+        parameters = list(inspect.signature(callback).parameters.values())[2:]
+        self.required = tuple(
+            p.name for p in parameters if p.default is inspect.Parameter.empty
+        )
+        self.optional = tuple(
+            p.name for p in parameters if p.default is not inspect.Parameter.empty
+        )
+
+    async def __call__(
+        self,
+        message: Message[Any],
+        transaction: AsyncUnitOfWorkTransaction[Any],
+        resolve: _Dependencies,
+    ) -> Any:
+        if not (self.required or self.optional):
+            return await self.callback(message, transaction)
+        kwargs: dict[str, Any] = {}
+        for name in self.required:
+            if not resolve.has(name):
+                raise MissingDependencyError(
+                    f"Handler {_describe(self.callback)} needs the dependency "
+                    f"{name!r}: give it to AsyncMessageBus({name}=...) or to "
+                    f"handle(..., {name}=...)"
+                )
+            kwargs[name] = resolve.get(name)
+        for name in self.optional:
+            if resolve.has(name):
+                kwargs[name] = resolve.get(name)
+        return await self.callback(message, transaction, **kwargs)
+
+
+class _Dependencies:
+    """The dependencies of one ``handle`` call, instantiated on first use."""
+
+    __slots__ = ("factories", "instances", "transaction")
+
+    def __init__(
+        self,
+        factories: Mapping[str, Callable[[], Any]],
+        transient: dict[str, Any],
+        transaction: AsyncUnitOfWorkTransaction[Any],
+    ) -> None:
+        self.factories = factories
+        self.instances = transient
+        self.transaction = transaction
+        for dependency in transient.values():
+            transaction.add_listener(dependency)
+
+    def has(self, name: str) -> bool:
+        return name in self.instances or name in self.factories
+
+    def get(self, name: str) -> Any:
+        try:
+            return self.instances[name]
+        except KeyError:
+            instance = self.factories[name]()
+            self.instances[name] = instance
+            self.transaction.add_listener(instance)
+            return instance
+
+
+class AsyncMessageBus:
+    """Routes each command to its handler and each event to its handlers.
+
+    Keyword arguments are dependency factories (usually classes), called once
+    per :meth:`handle` when a handler asks for a parameter of that name.
+    """
+
+    def __init__(self, **dependencies: Callable[[], Any]) -> None:
+        self.dependencies: dict[str, Callable[[], Any]] = dict(dependencies)
+        self.commands_registry: dict[type[Message[Any]], _Hook] = {}
+        self.events_registry: dict[type[Message[Any]], list[_Hook]] = {}
+
+    def add_listener(
+        self, msg_type: type[Message[Any]], callback: AsyncMessageHandler
+    ) -> None:
+        """Register ``callback`` for ``msg_type``; registering it again is a no-op."""
+        if not (isinstance(msg_type, type) and issubclass(msg_type, Message)):
+            raise ConfigurationError(
+                f"{msg_type!r} is not a command or event class "
+                f"(handler {_describe(callback)})"
+            )
+        if issubclass(msg_type, GenericCommand):
+            current = self.commands_registry.get(msg_type)
+            if current is not None and not _same_handler(current.callback, callback):
+                raise ConfigurationError(
+                    f"Command {msg_type.__qualname__} already has the handler "
+                    f"{_describe(current.callback)}; a command has exactly one "
+                    f"handler, so {_describe(callback)} cannot be added"
+                )
+            self.commands_registry[msg_type] = _Hook(callback)
+        elif issubclass(msg_type, GenericEvent):
+            hooks = self.events_registry.setdefault(msg_type, [])
+            for index, hook in enumerate(hooks):
+                if _same_handler(hook.callback, callback):
+                    hooks[index] = _Hook(callback)
+                    return
+            hooks.append(_Hook(callback))
+        else:
+            raise ConfigurationError(
+                f"{msg_type.__qualname__} is neither a command nor an event "
+                f"(handler {_describe(callback)})"
+            )
+
+    def remove_listener(
+        self, msg_type: type[Message[Any]], callback: AsyncMessageHandler
+    ) -> None:
+        """Unregister ``callback`` for ``msg_type``."""
+        if issubclass(msg_type, GenericCommand):
+            current = self.commands_registry.get(msg_type)
+            if current is not None and _same_handler(current.callback, callback):
+                del self.commands_registry[msg_type]
+                return
+        else:
+            hooks = self.events_registry.get(msg_type, [])
+            for hook in hooks:
+                if _same_handler(hook.callback, callback):
+                    hooks.remove(hook)
+                    if not hooks:
+                        del self.events_registry[msg_type]
+                    return
+        raise ConfigurationError(
+            f"{_describe(callback)} is not registered for {msg_type.__qualname__}"
+        )
+
+    def has_handler(self, msg_type: type[Message[Any]]) -> bool:
+        """Whether a handler is registered for ``msg_type``."""
+        return msg_type in self.commands_registry or msg_type in self.events_registry
+
+    def handlers_of(self, msg_type: type[Message[Any]]) -> list[AsyncMessageHandler]:
+        """The handlers registered for ``msg_type``, in the order they run."""
+        if msg_type in self.commands_registry:
+            return [self.commands_registry[msg_type].callback]
+        return [hook.callback for hook in self.events_registry.get(msg_type, [])]
+
+    def scan(self, *mods: str) -> None:
+        """Register the ``@async_listen`` handlers of modules, packages recursively.
+
+        Names are absolute dotted names. An ``ImportError`` raised inside a
+        scanned module propagates.
+        """
+        scanner = venusian.Scanner(messagebus=self)
+        for modname in mods:
+            if modname.startswith("."):
+                raise ValueError(
+                    f"scan() takes absolute module names, got the relative {modname!r}"
+                )
+            module = importlib.import_module(modname)
+            scanner.scan(module, categories=[VENUSIAN_CATEGORY])
+
+    async def handle(
+        self,
+        message: Message[Any],
+        transaction: AsyncUnitOfWorkTransaction[Any],
+        **transient_dependencies: Any,
+    ) -> Any:
+        """Handle a command and, breadth-first, the events it causes.
+
+        Returns the command handler's result. Every handled message is added
+        to the unit of work's message store. Keyword arguments are dependency
+        instances for this call only.
+        """
+        if isinstance(transaction, AsyncAbstractUnitOfWork):
+            raise TypeError(
+                "handle() takes the transaction, not the unit of work: "
+                "'async with uow as transaction: await bus.handle(cmd, transaction)'"
+            )
+        uow = transaction.uow
+        messagestore = uow.messagestore
+        resolve = _Dependencies(self.dependencies, transient_dependencies, transaction)
+        result: Any = None
+        queue: deque[Message[Any]] = deque((message,))
+        first = True
+        while queue:
+            current = queue.popleft()
+            msg_type = type(current)
+            command_hook = self.commands_registry.get(msg_type)
+            if command_hook is not None:
+                returned = await command_hook(current, transaction, resolve)
+                if first:
+                    result = returned
+                queue.extend(uow.collect_new_events())
+            elif isinstance(current, GenericCommand):
+                raise MissingHandlerError(
+                    f"No handler is registered for the command "
+                    f"{msg_type.__module__}.{msg_type.__qualname__}: decorate an "
+                    f"'async def' whose first parameter is annotated with it with "
+                    f"@async_listen, and scan its module (bus.scan(...))"
+                )
+            else:
+                for hook in self.events_registry.get(msg_type, ()):
+                    await hook(current, transaction, resolve)
+                    queue.extend(uow.collect_new_events())
+            await messagestore.add(current)
+            first = False
+        return result
