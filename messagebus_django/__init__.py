@@ -7,7 +7,9 @@ usable without settings.
 
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 from .core import (
     AbstractMessageSerializer,
@@ -46,6 +48,31 @@ from .core import (
     uuid7,
 )
 
+if TYPE_CHECKING:
+    from .bus import get_bus
+    from .dispatch import adispatch, dispatch
+    from .repositories import DjangoRepository
+    from .unit_of_work import DjangoUnitOfWork
+
+# The Django layer, imported on first use (PEP 562).
+_DJANGO_NAMES = {
+    "DjangoRepository": "repositories",
+    "DjangoUnitOfWork": "unit_of_work",
+    "adispatch": "dispatch",
+    "dispatch": "dispatch",
+    "get_bus": "bus",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _DJANGO_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
 try:
     __version__ = version("messagebus-django")
 except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
@@ -66,6 +93,8 @@ __all__ = [
     "Command",
     "ConfigurationError",
     "DefaultMessageSerializer",
+    "DjangoRepository",
+    "DjangoUnitOfWork",
     "Err",
     "Event",
     "Field",
@@ -84,7 +113,10 @@ __all__ = [
     "TransactionStatus",
     "UnwrapError",
     "__version__",
+    "adispatch",
     "async_listen",
+    "dispatch",
+    "get_bus",
     "message_type_name",
     "uuid7",
 ]

@@ -1,12 +1,67 @@
-"""Settings of the test suite (apart from the example project's)."""
+"""Settings of the test suite (apart from the example project's).
+
+SQLite in a file (so several threads and ASGI requests share it), or the
+database of ``DATABASE_URL``.
+"""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
+from bookstore_project.database import database_from_url, sqlite_database
+
 SECRET_KEY = "tests-only-not-secret"
+DEBUG = False
 USE_TZ = True
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+
 INSTALLED_APPS = [
-    "django.contrib.contenttypes",
+    "django.contrib.admin",
     "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "messagebus_django",
+    "books",
 ]
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+ROOT_URLCONF = "bookstore_project.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": database_from_url(os.environ["DATABASE_URL"])}
+else:
+    _test_db = Path(tempfile.gettempdir()) / f"messagebus-django-tests-{os.getpid()}.sqlite3"
+    DATABASES = {"default": sqlite_database(_test_db)}
+    DATABASES["default"]["TEST"] = {"NAME": str(_test_db)}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+STATIC_URL = "static/"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+BOOKS_LIBRARIANS = ["librarians@bookstore.example"]
+LOGIN_URL = "admin:login"
+
+MESSAGEBUS_UNIT_OF_WORK = "books.unit_of_work.BooksUnitOfWork"
+MESSAGEBUS_DEPENDENCIES = {"notifier": "books.notifications.EmailNotifier"}

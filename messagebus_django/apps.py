@@ -1,0 +1,35 @@
+"""App configs: the default one autodiscovers handlers, the simple one does not."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class MessagebusConfig(AppConfig):
+    """Builds the bus at start-up from every installed app's ``handlers`` module.
+
+    Like the admin's ``autodiscover``: an app without a ``handlers`` module is
+    skipped, and a real ``ImportError`` inside one propagates.
+    """
+
+    name = "messagebus_django"
+    label = "messagebus_django"
+    verbose_name = "Message bus"
+    default = True
+    default_auto_field = "django.db.models.BigAutoField"
+    autodiscover = True
+
+    def ready(self) -> None:
+        # Registers the system checks.
+        from . import checks  # noqa: F401
+        from .bus import get_bus, reset_bus
+
+        reset_bus(autodiscover=self.autodiscover)
+        get_bus()
+
+
+class SimpleMessagebusConfig(MessagebusConfig):
+    """Scans only ``MESSAGEBUS_HANDLER_MODULES``: for projects that list their modules."""
+
+    default = False
+    autodiscover = False

@@ -1,0 +1,80 @@
+"""The project's bus: built at start-up from the installed apps and settings."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from django.apps import apps
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.module_loading import import_string, module_has_submodule
+
+from .conf import SETTING_NAMES, conf
+from .core import AsyncMessageBus
+
+__all__ = ["build_bus", "get_bus", "handler_modules", "reset_bus"]
+
+HANDLERS_MODULE = "handlers"
+
+_lock = threading.Lock()
+_bus: AsyncMessageBus | None = None
+_autodiscover_allowed = True
+
+
+def handler_modules() -> list[str]:
+    """The modules the bus scans, in scan order.
+
+    Each installed app's ``handlers`` module or package when it has one (and
+    autodiscovery is on), then ``MESSAGEBUS_HANDLER_MODULES``.
+    """
+    modules: list[str] = []
+    if _autodiscover_allowed and conf.AUTODISCOVER:
+        for app_config in apps.get_app_configs():
+            if module_has_submodule(app_config.module, HANDLERS_MODULE):
+                modules.append(f"{app_config.name}.{HANDLERS_MODULE}")
+    for name in conf.HANDLER_MODULES:
+        if name not in modules:
+            modules.append(name)
+    return modules
+
+
+def build_bus() -> AsyncMessageBus:
+    """A new bus with the configured dependencies and the scanned handlers.
+
+    A real ``ImportError`` inside a handlers module propagates.
+    """
+    dependencies: dict[str, Any] = {
+        name: import_string(path) if isinstance(path, str) else path
+        for name, path in conf.DEPENDENCIES.items()
+    }
+    bus = AsyncMessageBus(**dependencies)
+    bus.scan(*handler_modules())
+    return bus
+
+
+def get_bus() -> AsyncMessageBus:
+    """The project's bus, built on first use after start-up or a settings change."""
+    global _bus
+    bus = _bus
+    if bus is None:
+        with _lock:
+            if _bus is None:
+                _bus = build_bus()
+            bus = _bus
+    return bus
+
+
+def reset_bus(*, autodiscover: bool | None = None) -> None:
+    """Forget the bus; the next :func:`get_bus` builds it again."""
+    global _bus, _autodiscover_allowed
+    with _lock:
+        _bus = None
+        if autodiscover is not None:
+            _autodiscover_allowed = autodiscover
+
+
+@receiver(setting_changed)
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in SETTING_NAMES or setting == "INSTALLED_APPS":
+        reset_bus()

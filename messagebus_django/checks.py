@@ -1,0 +1,205 @@
+"""System checks: every settings mistake has an id.
+
+===========================  =====================================================
+``messagebus_django.E001``   ``MESSAGEBUS_UNIT_OF_WORK`` cannot be imported
+``messagebus_django.E002``   ``MESSAGEBUS_UNIT_OF_WORK`` is not a ``DjangoUnitOfWork``
+``messagebus_django.E003``   ``MESSAGEBUS_HANDLER_MODULES`` is not a list of module names
+``messagebus_django.E004``   a ``MESSAGEBUS_HANDLER_MODULES`` entry cannot be imported
+``messagebus_django.E005``   ``MESSAGEBUS_DEPENDENCIES`` is not a dict of importable factories
+``messagebus_django.E006``   ``MESSAGEBUS_DATABASE`` is not in ``DATABASES``
+``messagebus_django.E007``   ``ATOMIC_REQUESTS`` is on for the bus's database
+``messagebus_django.E008``   ``MESSAGEBUS_AUTODISCOVER`` is not a bool
+``messagebus_django.W001``   SQLite without ``"transaction_mode": "IMMEDIATE"``
+``messagebus_django.W002``   a command class of an installed app has no handler
+===========================  =====================================================
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from typing import Any
+
+from django.apps import AppConfig, apps
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils.module_loading import import_string
+
+from .conf import conf
+from .core import GenericCommand
+
+__all__ = ["check_commands_have_handlers", "check_database", "check_settings"]
+
+PREFIX = "messagebus_django"
+
+
+@register(Tags.compatibility)
+def check_settings(app_configs: list[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    from .unit_of_work import DjangoUnitOfWork
+
+    errors: list[CheckMessage] = []
+    path = conf.UNIT_OF_WORK
+    try:
+        uow_class = import_string(path)
+    except ImportError as exc:
+        errors.append(
+            Error(
+                f"MESSAGEBUS_UNIT_OF_WORK {path!r} cannot be imported: {exc}",
+                hint="Give the dotted path of a DjangoUnitOfWork subclass.",
+                id=f"{PREFIX}.E001",
+            )
+        )
+    else:
+        if not (isinstance(uow_class, type) and issubclass(uow_class, DjangoUnitOfWork)):
+            errors.append(
+                Error(
+                    f"MESSAGEBUS_UNIT_OF_WORK {path!r} is not a DjangoUnitOfWork subclass.",
+                    hint="Subclass messagebus_django.DjangoUnitOfWork and declare "
+                    "its repositories.",
+                    id=f"{PREFIX}.E002",
+                )
+            )
+
+    modules = conf.HANDLER_MODULES
+    if isinstance(modules, str) or not all(isinstance(m, str) for m in modules):
+        errors.append(
+            Error(
+                f"MESSAGEBUS_HANDLER_MODULES must be a list of module names, got {modules!r}.",
+                id=f"{PREFIX}.E003",
+            )
+        )
+    else:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except ImportError as exc:
+                errors.append(
+                    Error(
+                        f"MESSAGEBUS_HANDLER_MODULES entry {name!r} cannot be imported: {exc}",
+                        hint="Use an absolute module name.",
+                        id=f"{PREFIX}.E004",
+                    )
+                )
+
+    dependencies = conf.DEPENDENCIES
+    if not isinstance(dependencies, dict):
+        errors.append(
+            Error(
+                f"MESSAGEBUS_DEPENDENCIES must be a dict, got {dependencies!r}.",
+                id=f"{PREFIX}.E005",
+            )
+        )
+    else:
+        for name, factory in dependencies.items():
+            problem = None
+            if isinstance(factory, str):
+                try:
+                    factory = import_string(factory)
+                except ImportError as exc:
+                    problem = f"cannot be imported: {exc}"
+            if problem is None and not callable(factory):
+                problem = "is not callable"
+            if problem:
+                errors.append(
+                    Error(
+                        f"MESSAGEBUS_DEPENDENCIES[{name!r}] {problem}",
+                        hint="Give the dotted path of a class (or factory) that "
+                        "takes no arguments.",
+                        id=f"{PREFIX}.E005",
+                    )
+                )
+
+    if not isinstance(conf.AUTODISCOVER, bool):
+        errors.append(
+            Error(
+                f"MESSAGEBUS_AUTODISCOVER must be True or False, got {conf.AUTODISCOVER!r}.",
+                id=f"{PREFIX}.E008",
+            )
+        )
+    return errors
+
+
+@register(Tags.database)
+def check_database(app_configs: list[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """Database checks; they read settings only, never the database itself."""
+    alias = conf.DATABASE
+    database = settings.DATABASES.get(alias)
+    if database is None:
+        return [
+            Error(
+                f"MESSAGEBUS_DATABASE {alias!r} is not in DATABASES.",
+                id=f"{PREFIX}.E006",
+            )
+        ]
+    messages: list[CheckMessage] = []
+    if database.get("ATOMIC_REQUESTS"):
+        messages.append(
+            Error(
+                f"ATOMIC_REQUESTS is on for the database {alias!r}.",
+                hint="Commands open their own durable transaction, and Django cannot "
+                "wrap async views in ATOMIC_REQUESTS: turn it off.",
+                id=f"{PREFIX}.E007",
+            )
+        )
+    if database.get("ENGINE") == "django.db.backends.sqlite3":
+        mode = (database.get("OPTIONS") or {}).get("transaction_mode")
+        if str(mode).upper() != "IMMEDIATE":
+            messages.append(
+                Warning(
+                    f"The SQLite database {alias!r} does not start transactions with "
+                    "IMMEDIATE.",
+                    hint='Set DATABASES[...]["OPTIONS"]["transaction_mode"] = "IMMEDIATE": '
+                    'otherwise concurrent commands fail with "database is locked".',
+                    id=f"{PREFIX}.W001",
+                )
+            )
+    return messages
+
+
+def _command_classes(app_configs: list[AppConfig]) -> Iterator[type[GenericCommand[Any]]]:
+    app_names = tuple(
+        config.name for config in app_configs if config.name != PREFIX
+    )
+    stack: list[type[Any]] = list(GenericCommand.__subclasses__())
+    seen: set[type[Any]] = set()
+    while stack:
+        cls = stack.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        stack.extend(cls.__subclasses__())
+        generic = getattr(cls, "__pydantic_generic_metadata__", {})
+        if generic.get("origin") is not None:
+            continue  # GenericCommand[Metadata] and other parametrisations
+        module = cls.__module__
+        if any(module == name or module.startswith(name + ".") for name in app_names):
+            yield cls
+
+
+@register(Tags.compatibility)
+def check_commands_have_handlers(
+    app_configs: list[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Warn about command classes of installed apps that no handler handles.
+
+    Only command classes already imported are seen: those the handlers
+    modules, views or models import.
+    """
+    from .bus import get_bus
+
+    try:
+        bus = get_bus()
+    except Exception:  # the settings checks report why the bus cannot be built
+        return []
+    configs = app_configs if app_configs is not None else list(apps.get_app_configs())
+    return [
+        Warning(
+            f"The command {cls.__module__}.{cls.__qualname__} has no handler.",
+            hint="Decorate an 'async def' handler with @async_listen in the app's "
+            "handlers module, or list its module in MESSAGEBUS_HANDLER_MODULES.",
+            obj=cls,
+            id=f"{PREFIX}.W002",
+        )
+        for cls in sorted(_command_classes(configs), key=lambda c: (c.__module__, c.__qualname__))
+        if not bus.has_handler(cls)
+    ]

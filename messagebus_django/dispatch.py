@@ -1,0 +1,111 @@
+"""``dispatch()`` and ``adispatch()``: one call, one command, one transaction.
+
+Django has no async ``atomic``: a transaction belongs to the thread that owns
+the connection. So the unit of work has one sync core: :func:`dispatch` opens
+``transaction.atomic`` on the calling thread and runs the async handlers with
+``async_to_sync``; their thread-sensitive ORM calls (``acreate``, ``aget``...)
+come back to that same thread, inside the block. :func:`adispatch` runs
+:func:`dispatch` with ``sync_to_async`` (thread-sensitive), so under ASGI each
+request's command runs on that request's own sync thread. See DESIGN.md.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from asgiref.sync import async_to_sync, sync_to_async
+from django.db import transaction
+from django.utils.module_loading import import_string
+
+from .bus import get_bus
+from .conf import conf
+from .core import AsyncMessageBus, Err, GenericCommand
+from .unit_of_work import DjangoUnitOfWork
+
+__all__ = ["adispatch", "dispatch", "unit_of_work_class"]
+
+TUow = TypeVar("TUow", bound=DjangoUnitOfWork)
+
+
+def unit_of_work_class() -> type[DjangoUnitOfWork]:
+    """The class named by ``MESSAGEBUS_UNIT_OF_WORK``."""
+    uow_class: type[DjangoUnitOfWork] = import_string(conf.UNIT_OF_WORK)
+    return uow_class
+
+
+async def _handle(
+    bus: AsyncMessageBus,
+    command: GenericCommand[Any],
+    uow: DjangoUnitOfWork,
+    dependencies: dict[str, Any],
+) -> Any:
+    async with uow as uow_transaction:
+        result = await bus.handle(command, uow_transaction, **dependencies)
+        if isinstance(result, Err):
+            await uow_transaction.rollback()
+        else:
+            await uow_transaction.commit()
+    return result
+
+
+def _as_sync(func: Callable[[], Any]) -> Callable[[], None]:
+    if inspect.iscoroutinefunction(func):
+        return functools.partial(async_to_sync(func))
+    return func
+
+
+def dispatch(
+    command: GenericCommand[Any],
+    *,
+    durable: bool = True,
+    uow: DjangoUnitOfWork | None = None,
+    bus: AsyncMessageBus | None = None,
+    **dependencies: Any,
+) -> Any:
+    """Handle ``command`` and the events it causes in one database transaction.
+
+    For sync callers: sync views, admin actions, management commands, workers.
+    Returns the command handler's result. If a handler raises, everything is
+    rolled back and the exception propagates; if the command handler returns
+    an ``Err``, everything is rolled back and the ``Err`` is returned.
+
+    ``durable=True`` (the default) makes an accidental outer ``atomic`` a
+    ``RuntimeError``; pass ``durable=False`` where Django already opened one
+    that the command must join (``ModelAdmin.save_model``). Keyword arguments
+    are dependencies for this command's handlers.
+    """
+    the_bus = bus if bus is not None else get_bus()
+    using = conf.DATABASE
+    the_uow = uow if uow is not None else unit_of_work_class()(using=using)
+    with transaction.atomic(using=the_uow.using, durable=durable):
+        result = async_to_sync(_handle)(the_bus, command, the_uow, dependencies)
+        if the_uow.rollback_requested:
+            transaction.set_rollback(True, using=the_uow.using)
+        else:
+            for callback in the_uow.after_commit:
+                transaction.on_commit(
+                    _as_sync(callback), using=the_uow.using, robust=True
+                )
+    return result
+
+
+async def adispatch(
+    command: GenericCommand[Any],
+    *,
+    durable: bool = True,
+    uow: DjangoUnitOfWork | None = None,
+    bus: AsyncMessageBus | None = None,
+    **dependencies: Any,
+) -> Any:
+    """:func:`dispatch` for async callers: async views, async workers.
+
+    Runs :func:`dispatch` on the thread-sensitive sync thread (one per request
+    under ASGI), so the handlers' ORM calls all share one transaction. A
+    cancelled request rolls the command back.
+    """
+    return await sync_to_async(dispatch)(
+        command, durable=durable, uow=uow, bus=bus, **dependencies
+    )

@@ -1,0 +1,87 @@
+"""A Django-ORM repository base: ORM rows in, pydantic domain models out."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from types import EllipsisType
+from typing import Any, Generic, TypeVar
+
+from asgiref.sync import sync_to_async
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+from .core import AsyncAbstractRepository, Err, GenericModel, Ok, Result
+
+__all__ = ["DjangoRepository"]
+
+TModel = TypeVar("TModel", bound=GenericModel[Any])
+TRow = TypeVar("TRow", bound=models.Model)
+
+
+class DjangoRepository(AsyncAbstractRepository[TModel], Generic[TModel, TRow]):
+    """Maps one ORM model to one domain model.
+
+    Subclasses set :attr:`orm_model` and write :meth:`to_domain` and
+    :meth:`from_domain`; their own methods (``add``, ``by_id``...) build on
+    :meth:`insert`, :meth:`get` and :meth:`save`, which record the models they
+    write in :attr:`seen` so the events those models raised are handled.
+    """
+
+    orm_model: type[TRow]
+    """The Django model whose rows this repository stores."""
+    using: str = "default"
+    """The database alias; set by the unit of work."""
+
+    @abc.abstractmethod
+    def to_domain(self, row: TRow) -> TModel:
+        """The domain model of an ORM row."""
+
+    @abc.abstractmethod
+    def from_domain(self, model: TModel) -> Mapping[str, Any]:
+        """The ORM field values of a domain model (the primary key included)."""
+
+    async def insert(self, model: TModel) -> Result[EllipsisType, IntegrityError]:
+        """Insert ``model``; a unique-constraint violation is an ``Err``.
+
+        The insert runs in a savepoint, so after an ``Err`` the surrounding
+        transaction is intact and the command may go on.
+        """
+        result = await sync_to_async(self._insert_in_savepoint)(model)
+        if result.is_ok():
+            self.seen.append(model)
+        return result
+
+    def _insert_in_savepoint(self, model: TModel) -> Result[EllipsisType, IntegrityError]:
+        row = self.orm_model(**self.from_domain(model))
+        try:
+            with transaction.atomic(using=self.using):
+                row.save(force_insert=True, using=self.using)
+        except IntegrityError as error:
+            return Err(error)
+        return Ok(...)
+
+    async def get(self, **lookup: Any) -> TModel | None:
+        """The domain model of the row matching ``lookup``, or ``None``."""
+        row = await self.orm_model._default_manager.using(self.using).filter(
+            **lookup
+        ).afirst()
+        return None if row is None else self.to_domain(row)
+
+    async def save(self, model: TModel) -> bool:
+        """Write a changed ``model`` to its existing row; ``False`` if there is none."""
+        values = dict(self.from_domain(model))
+        pk_name = self.orm_model._meta.pk.attname  # type: ignore[union-attr]
+        pk = values.pop(pk_name, None)
+        if pk is None:
+            pk = values.pop("pk")
+        for field in self.orm_model._meta.concrete_fields:
+            # QuerySet.update() skips auto_now; a save through the bus must not.
+            if getattr(field, "auto_now", False) and field.attname not in values:
+                values[field.attname] = timezone.now()
+        updated = await self.orm_model._default_manager.using(self.using).filter(
+            pk=pk
+        ).aupdate(**values)
+        if updated:
+            self.seen.append(model)
+        return bool(updated)

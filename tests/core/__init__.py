@@ -1,0 +1,1 @@
+"""Unit tests of ``messagebus_django.core`` (no Django involved)."""

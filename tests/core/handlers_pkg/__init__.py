@@ -1,0 +1,1 @@
+"""Handlers found by ``AsyncMessageBus.scan`` (a package scanned recursively)."""

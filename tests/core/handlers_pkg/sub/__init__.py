@@ -1,0 +1,1 @@
+"""A sub-package: scanning the parent package reaches it."""

@@ -1,0 +1,16 @@
+"""Event handlers in a sub-package."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from messagebus_django.core import AsyncUnitOfWorkTransaction, async_listen
+
+from ..messages import PkgEvent
+
+
+@async_listen
+async def on_pkg_event(
+    event: PkgEvent, transaction: AsyncUnitOfWorkTransaction[Any]
+) -> None:
+    """Does nothing; only its registration is tested."""
