@@ -6,8 +6,6 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from messagebus_django import DjangoRepository, Err, Ok
-
 from books import models
 from books.domain.model import Book, BookActivity
 from books.service.repositories import (
@@ -17,11 +15,10 @@ from books.service.repositories import (
     BookRepositoryOperationResult,
     BookRepositoryResult,
 )
+from messagebus_django import DjangoRepository, Err, Ok
 
 
-class DjangoBookRepository(
-    DjangoRepository[Book, models.Book], AbstractBookRepository
-):
+class DjangoBookRepository(DjangoRepository[Book, models.Book], AbstractBookRepository):
     orm_model = models.Book
 
     def to_domain(self, row: models.Book) -> Book:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from messagebus_django import DjangoUnitOfWork
-
 from books.repositories import DjangoActivityRepository, DjangoBookRepository
+from messagebus_django import DjangoUnitOfWork
 
 
 class BooksUnitOfWork(DjangoUnitOfWork):
-    books = DjangoBookRepository
-    activities = DjangoActivityRepository
+    books: DjangoBookRepository
+    activities: DjangoActivityRepository

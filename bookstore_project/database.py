@@ -29,7 +29,9 @@ def database_from_url(url: str) -> dict[str, Any]:
     """The ``DATABASES`` entry for ``url``; ``ValueError`` for another scheme."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
-        return sqlite_database(parts.path[1:] if parts.path.startswith("//") else parts.path)
+        return sqlite_database(
+            parts.path[1:] if parts.path.startswith("//") else parts.path
+        )
     if parts.scheme in ("postgres", "postgresql"):
         return {
             "ENGINE": "django.db.backends.postgresql",

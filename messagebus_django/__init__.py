@@ -50,7 +50,7 @@ from .core import (
 
 if TYPE_CHECKING:
     from .bus import get_bus
-    from .dispatch import adispatch, dispatch
+    from .dispatcher import adispatch, dispatch
     from .repositories import DjangoRepository
     from .unit_of_work import DjangoUnitOfWork
 
@@ -58,8 +58,8 @@ if TYPE_CHECKING:
 _DJANGO_NAMES = {
     "DjangoRepository": "repositories",
     "DjangoUnitOfWork": "unit_of_work",
-    "adispatch": "dispatch",
-    "dispatch": "dispatch",
+    "adispatch": "dispatcher",
+    "dispatch": "dispatcher",
     "get_bus": "bus",
 }
 

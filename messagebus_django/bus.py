@@ -26,11 +26,15 @@ def handler_modules() -> list[str]:
     """The modules the bus scans, in scan order.
 
     Each installed app's ``handlers`` module or package when it has one (and
-    autodiscovery is on), then ``MESSAGEBUS_HANDLER_MODULES``.
+    autodiscovery is on; Django's own apps are skipped), then
+    ``MESSAGEBUS_HANDLER_MODULES``.
     """
     modules: list[str] = []
     if _autodiscover_allowed and conf.AUTODISCOVER:
         for app_config in apps.get_app_configs():
+            # django.contrib.auth has a "handlers" package of its own (mod_wsgi).
+            if app_config.name.startswith("django."):
+                continue
             if module_has_submodule(app_config.module, HANDLERS_MODULE):
                 modules.append(f"{app_config.name}.{HANDLERS_MODULE}")
     for name in conf.HANDLER_MODULES:

@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django.apps import AppConfig, apps
@@ -34,7 +34,12 @@ PREFIX = "messagebus_django"
 
 
 @register(Tags.compatibility)
-def check_settings(app_configs: list[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+def check_settings(
+    *,
+    app_configs: Sequence[AppConfig] | None,
+    databases: Sequence[str] | None = None,
+    **kwargs: Any,
+) -> list[CheckMessage]:
     from .unit_of_work import DjangoUnitOfWork
 
     errors: list[CheckMessage] = []
@@ -50,7 +55,9 @@ def check_settings(app_configs: list[AppConfig] | None = None, **kwargs: Any) ->
             )
         )
     else:
-        if not (isinstance(uow_class, type) and issubclass(uow_class, DjangoUnitOfWork)):
+        if not (
+            isinstance(uow_class, type) and issubclass(uow_class, DjangoUnitOfWork)
+        ):
             errors.append(
                 Error(
                     f"MESSAGEBUS_UNIT_OF_WORK {path!r} is not a DjangoUnitOfWork subclass.",
@@ -109,10 +116,11 @@ def check_settings(app_configs: list[AppConfig] | None = None, **kwargs: Any) ->
                     )
                 )
 
-    if not isinstance(conf.AUTODISCOVER, bool):
+    autodiscover: object = conf.AUTODISCOVER
+    if not isinstance(autodiscover, bool):
         errors.append(
             Error(
-                f"MESSAGEBUS_AUTODISCOVER must be True or False, got {conf.AUTODISCOVER!r}.",
+                f"MESSAGEBUS_AUTODISCOVER must be True or False, got {autodiscover!r}.",
                 id=f"{PREFIX}.E008",
             )
         )
@@ -120,7 +128,12 @@ def check_settings(app_configs: list[AppConfig] | None = None, **kwargs: Any) ->
 
 
 @register(Tags.database)
-def check_database(app_configs: list[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+def check_database(
+    *,
+    app_configs: Sequence[AppConfig] | None,
+    databases: Sequence[str] | None = None,
+    **kwargs: Any,
+) -> list[CheckMessage]:
     """Database checks; they read settings only, never the database itself."""
     alias = conf.DATABASE
     database = settings.DATABASES.get(alias)
@@ -156,10 +169,10 @@ def check_database(app_configs: list[AppConfig] | None = None, **kwargs: Any) ->
     return messages
 
 
-def _command_classes(app_configs: list[AppConfig]) -> Iterator[type[GenericCommand[Any]]]:
-    app_names = tuple(
-        config.name for config in app_configs if config.name != PREFIX
-    )
+def _command_classes(
+    app_configs: Sequence[AppConfig],
+) -> Iterator[type[GenericCommand[Any]]]:
+    app_names = tuple(config.name for config in app_configs if config.name != PREFIX)
     stack: list[type[Any]] = list(GenericCommand.__subclasses__())
     seen: set[type[Any]] = set()
     while stack:
@@ -178,7 +191,10 @@ def _command_classes(app_configs: list[AppConfig]) -> Iterator[type[GenericComma
 
 @register(Tags.compatibility)
 def check_commands_have_handlers(
-    app_configs: list[AppConfig] | None = None, **kwargs: Any
+    *,
+    app_configs: Sequence[AppConfig] | None,
+    databases: Sequence[str] | None = None,
+    **kwargs: Any,
 ) -> list[CheckMessage]:
     """Warn about command classes of installed apps that no handler handles.
 
@@ -200,6 +216,8 @@ def check_commands_have_handlers(
             obj=cls,
             id=f"{PREFIX}.W002",
         )
-        for cls in sorted(_command_classes(configs), key=lambda c: (c.__module__, c.__qualname__))
+        for cls in sorted(
+            _command_classes(configs), key=lambda c: (c.__module__, c.__qualname__)
+        )
         if not bus.has_handler(cls)
     ]

@@ -65,5 +65,11 @@ conf = Settings()
 
 SETTING_NAMES = frozenset(
     f"MESSAGEBUS_{name}"
-    for name in ("UNIT_OF_WORK", "HANDLER_MODULES", "AUTODISCOVER", "DATABASE", "DEPENDENCIES")
+    for name in (
+        "UNIT_OF_WORK",
+        "HANDLER_MODULES",
+        "AUTODISCOVER",
+        "DATABASE",
+        "DEPENDENCIES",
+    )
 )

@@ -52,7 +52,9 @@ class DjangoRepository(AsyncAbstractRepository[TModel], Generic[TModel, TRow]):
             self.seen.append(model)
         return result
 
-    def _insert_in_savepoint(self, model: TModel) -> Result[EllipsisType, IntegrityError]:
+    def _insert_in_savepoint(
+        self, model: TModel
+    ) -> Result[EllipsisType, IntegrityError]:
         row = self.orm_model(**self.from_domain(model))
         try:
             with transaction.atomic(using=self.using):
@@ -63,15 +65,17 @@ class DjangoRepository(AsyncAbstractRepository[TModel], Generic[TModel, TRow]):
 
     async def get(self, **lookup: Any) -> TModel | None:
         """The domain model of the row matching ``lookup``, or ``None``."""
-        row = await self.orm_model._default_manager.using(self.using).filter(
-            **lookup
-        ).afirst()
+        row = (
+            await self.orm_model._default_manager.using(self.using)
+            .filter(**lookup)
+            .afirst()
+        )
         return None if row is None else self.to_domain(row)
 
     async def save(self, model: TModel) -> bool:
         """Write a changed ``model`` to its existing row; ``False`` if there is none."""
         values = dict(self.from_domain(model))
-        pk_name = self.orm_model._meta.pk.attname  # type: ignore[union-attr]
+        pk_name = self.orm_model._meta.pk.attname
         pk = values.pop(pk_name, None)
         if pk is None:
             pk = values.pop("pk")
@@ -79,9 +83,11 @@ class DjangoRepository(AsyncAbstractRepository[TModel], Generic[TModel, TRow]):
             # QuerySet.update() skips auto_now; a save through the bus must not.
             if getattr(field, "auto_now", False) and field.attname not in values:
                 values[field.attname] = timezone.now()
-        updated = await self.orm_model._default_manager.using(self.using).filter(
-            pk=pk
-        ).aupdate(**values)
+        updated = (
+            await self.orm_model._default_manager.using(self.using)
+            .filter(pk=pk)
+            .aupdate(**values)
+        )
         if updated:
             self.seen.append(model)
         return bool(updated)

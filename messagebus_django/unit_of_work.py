@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar
+import inspect
+from typing import Any, ClassVar, get_type_hints
 
 from .core import AsyncAbstractRepository, AsyncAbstractUnitOfWork
 
@@ -13,12 +14,12 @@ __all__ = ["DjangoUnitOfWork"]
 class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
     """A unit of work whose transaction is a Django ``atomic`` block.
 
-    Subclasses declare their repositories as class attributes holding the
-    repository *classes*; each unit of work gets its own instances::
+    Subclasses declare their repositories as annotations; each unit of work
+    gets its own instance of each::
 
         class BooksUnitOfWork(DjangoUnitOfWork):
-            books = DjangoBookRepository
-            activities = DjangoActivityRepository
+            books: DjangoBookRepository
+            activities: DjangoActivityRepository
 
     The ``atomic`` block is opened and closed by :func:`~messagebus_django.dispatch`
     on the thread that owns the database connection; :meth:`commit` and
@@ -26,25 +27,41 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
     async handlers.
     """
 
-    repository_classes: ClassVar[dict[str, type[AsyncAbstractRepository[Any]]]] = {}
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        declared = dict(cls.repository_classes)
-        for name, value in vars(cls).items():
-            if isinstance(value, type) and issubclass(value, AsyncAbstractRepository):
-                declared[name] = value
-        cls.repository_classes = declared
+    using: str
+    """The database alias of the transaction."""
+    _declared_repositories: ClassVar[dict[str, type[AsyncAbstractRepository[Any]]]]
 
     def __init__(self, *, using: str = "default") -> None:
         self.using = using
-        for name, repository_class in self.repository_classes.items():
+        for name, repository_class in self.repository_classes().items():
             repository = repository_class()
             if hasattr(repository, "using"):
-                repository.using = using
+                setattr(repository, "using", using)  # noqa: B010
             setattr(self, name, repository)
         self.rollback_requested = False
         self.after_commit: list[Callable[[], Any]] = []
+
+    @classmethod
+    def repository_classes(cls) -> dict[str, type[AsyncAbstractRepository[Any]]]:
+        """The repositories the class declares, by attribute name."""
+        declared: dict[str, type[AsyncAbstractRepository[Any]]] | None = (
+            cls.__dict__.get("_declared_repositories")
+        )
+        if declared is None:
+            declared = {}
+            for name, hint in get_type_hints(cls).items():
+                if not (
+                    isinstance(hint, type) and issubclass(hint, AsyncAbstractRepository)
+                ):
+                    continue
+                if inspect.isabstract(hint):
+                    raise TypeError(
+                        f"{cls.__qualname__}.{name} is annotated with the abstract "
+                        f"{hint.__qualname__}: annotate it with a concrete repository"
+                    )
+                declared[name] = hint
+            cls._declared_repositories = declared
+        return declared
 
     async def commit(self) -> None:
         """Let the ``atomic`` block commit when it ends."""

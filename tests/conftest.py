@@ -89,6 +89,8 @@ class InMemoryTransport(AsyncAbstractEventstreamTransport):
 
 
 class InMemoryUnitOfWork(AbstractUnitOfWork):
+    messagestore: InMemoryMessageStoreRepository
+
     def __init__(self, transport: AsyncAbstractEventstreamTransport) -> None:
         self.books = InMemoryBookRepository()
         self.activities = InMemoryActivityRepository()

@@ -52,7 +52,9 @@ TEMPLATES = [
 if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": database_from_url(os.environ["DATABASE_URL"])}
 else:
-    _test_db = Path(tempfile.gettempdir()) / f"messagebus-django-tests-{os.getpid()}.sqlite3"
+    _test_db = (
+        Path(tempfile.gettempdir()) / f"messagebus-django-tests-{os.getpid()}.sqlite3"
+    )
     DATABASES = {"default": sqlite_database(_test_db)}
     DATABASES["default"]["TEST"] = {"NAME": str(_test_db)}
 

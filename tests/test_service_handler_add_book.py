@@ -55,7 +55,9 @@ async def test_bus_handler(
     assert uow.messagestore.messages == [register_book_cmd, registered]
     assert uow.activities.activities == [
         BookActivity(
-            book_id=register_book_cmd.id, kind="registered", detail="Domain Driven Design"
+            book_id=register_book_cmd.id,
+            kind="registered",
+            detail="Domain Driven Design",
         )
     ]
     assert len(transport.messages) == 1

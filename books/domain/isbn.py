@@ -26,7 +26,9 @@ def _isbn10_ok(digits: str) -> bool:
 
 
 def _isbn13_check_digit(first12: str) -> int:
-    total = sum(int(char) * (3 if index % 2 else 1) for index, char in enumerate(first12))
+    total = sum(
+        int(char) * (3 if index % 2 else 1) for index, char in enumerate(first12)
+    )
     return (10 - total % 10) % 10
 
 

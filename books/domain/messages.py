@@ -11,7 +11,9 @@ from messagebus_django import Command, Event, Field, Metadata, uuid7
 
 from .isbn import ISBN
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)
+]
 
 
 class RegisterBook(Command):
@@ -33,14 +35,18 @@ class BookRegistered(Event):
     isbn: str
     title: str
     author: str
-    metadata: Metadata = Metadata(name="book_registered", schema_version=1, published=True)
+    metadata: Metadata = Metadata(
+        name="book_registered", schema_version=1, published=True
+    )
 
 
 class DiscontinueBook(Command):
     """Stop selling a book; it stays in the catalogue."""
 
     id: UUID
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] = ""
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] = (
+        ""
+    )
     metadata: Metadata = Metadata(name="discontinue_book", schema_version=1)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from messagebus_django import Err, Ok, async_listen
-
 from books.domain.messages import (
     BookDiscontinued,
     BookRegistered,
@@ -14,6 +12,7 @@ from books.domain.model import Book, BookActivity
 from books.service.notifications import AbstractNotifier
 from books.service.repositories import BookRepositoryOperationResult
 from books.service.unit_of_work import BooksTransaction
+from messagebus_django import Err, Ok, async_listen
 
 
 @async_listen
@@ -21,7 +20,7 @@ async def register_book(
     cmd: RegisterBook, uow: BooksTransaction
 ) -> BookRepositoryOperationResult:
     book = Book(id=cmd.id, isbn=cmd.isbn, title=cmd.title, author=cmd.author)
-    op = await uow.books.add(book)
+    op: BookRepositoryOperationResult = await uow.books.add(book)
     book.messages.append(
         BookRegistered(id=cmd.id, isbn=cmd.isbn, title=cmd.title, author=cmd.author)
     )
@@ -40,7 +39,8 @@ async def discontinue_book(
         return Ok(...)
     book.discontinued = True
     book.messages.append(BookDiscontinued(id=book.id, reason=cmd.reason))
-    return await uow.books.update(book)
+    updated: BookRepositoryOperationResult = await uow.books.update(book)
+    return updated
 
 
 @async_listen

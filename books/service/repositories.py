@@ -7,9 +7,8 @@ import enum
 from types import EllipsisType
 from uuid import UUID
 
-from messagebus_django import AsyncAbstractRepository, Result
-
 from books.domain.model import Book, BookActivity
+from messagebus_django import AsyncAbstractRepository, Result
 
 
 class BookRepositoryError(enum.Enum):

@@ -130,9 +130,11 @@ def _content(message: Message[Any]) -> dict[str, Any]:
 
 def message_type_name(message: Message[Any] | type[Message[Any]]) -> str:
     """The wire name of a message: ``<name>_v<schema_version>``."""
-    metadata = message.model_fields["metadata"].default if isinstance(
-        message, type
-    ) else message.metadata
+    metadata = (
+        message.model_fields["metadata"].default
+        if isinstance(message, type)
+        else message.metadata
+    )
     if not isinstance(metadata, Metadata):
         raise TypeError(f"{message!r} declares no default Metadata")
     return f"{metadata.name}_v{metadata.schema_version}"
@@ -146,10 +148,12 @@ class GenericEvent(Message[TMetadata]):
     """Something that happened; handled by any number of handlers."""
 
 
-Command = GenericCommand[Metadata]
-"""A command with the default :class:`Metadata`."""
-Event = GenericEvent[Metadata]
-"""An event with the default :class:`Metadata`."""
+class Command(GenericCommand[Metadata]):
+    """A command with the default :class:`Metadata`."""
+
+
+class Event(GenericEvent[Metadata]):
+    """An event with the default :class:`Metadata`."""
 
 
 class GenericModel(BaseModel, Generic[TMetadata]):
@@ -175,5 +179,5 @@ def _model_content(model: GenericModel[Any]) -> dict[str, Any]:
     return {key: value for key, value in model.__dict__.items() if key != "messages"}
 
 
-Model = GenericModel[Metadata]
-"""A domain model whose messages use the default :class:`Metadata`."""
+class Model(GenericModel[Metadata]):
+    """A domain model whose messages use the default :class:`Metadata`."""

@@ -6,7 +6,7 @@ import importlib
 import inspect
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import venusian
 
@@ -45,16 +45,15 @@ def async_listen(wrapped: THandler) -> THandler:
     The mark takes effect when the handler's module is scanned by
     :meth:`AsyncMessageBus.scan`. A command has one handler, an event any number.
     """
-    if not inspect.iscoroutinefunction(wrapped):
+    if not inspect.iscoroutinefunction(cast(Any, wrapped)):
         raise ConfigurationError(
-            f"@async_listen needs an 'async def' function, got "
-            f"{_describe(wrapped)}"
+            f"@async_listen needs an 'async def' function, got {_describe(wrapped)}"
         )
 
     def callback(scanner: venusian.Scanner, name: str, ob: Any) -> None:
-        bus = getattr(scanner, "messagebus", None)
-        if isinstance(bus, AsyncMessageBus):
-            bus.add_listener(listened_type(wrapped), wrapped)
+        found = getattr(scanner, "messagebus", None)
+        if isinstance(found, _ScanResults):
+            found.append(wrapped)
 
     venusian.attach(wrapped, callback, category=VENUSIAN_CATEGORY)
     return wrapped
@@ -91,11 +90,30 @@ def _describe(handler: Callable[..., Any]) -> str:
 
 def _same_handler(a: Callable[..., Any], b: Callable[..., Any]) -> bool:
     # A module imported twice (start-up run twice) gives a new function
-    # object for the same handler: it is the same registration.
-    return a is b or (
-        getattr(a, "__module__", None) == getattr(b, "__module__", None)
-        and getattr(a, "__qualname__", None) == getattr(b, "__qualname__", None)
+    # object for the same handler: it is the same registration. Functions made
+    # by a factory share a qualname but are different handlers.
+    if a is b:
+        return True
+    qualname = getattr(a, "__qualname__", None)
+    return (
+        qualname is not None
+        and "<locals>" not in qualname
+        and qualname == getattr(b, "__qualname__", None)
+        and getattr(a, "__module__", None) == getattr(b, "__module__", None)
     )
+
+
+class _ScanResults(list[AsyncMessageHandler]):
+    """The handlers one scan found, to be registered in definition order."""
+
+    def in_definition_order(self) -> list[AsyncMessageHandler]:
+        # venusian visits a module's members by name; handlers run in the
+        # order they are written, which is what their reader expects.
+        def position(handler: AsyncMessageHandler) -> tuple[str, int]:
+            code = getattr(handler, "__code__", None)
+            return (handler.__module__, code.co_firstlineno if code else 0)
+
+        return sorted(dict.fromkeys(self), key=position)
 
 
 class _Hook:
@@ -105,7 +123,12 @@ class _Hook:
 
     def __init__(self, callback: AsyncMessageHandler) -> None:
         self.callback = callback
-        parameters = list(inspect.signature(callback).parameters.values())[2:]
+        # *args / **kwargs name no dependency.
+        parameters = [
+            p
+            for p in list(inspect.signature(callback).parameters.values())[2:]
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
         self.required = tuple(
             p.name for p in parameters if p.default is inspect.Parameter.empty
         )
@@ -243,10 +266,12 @@ class AsyncMessageBus:
     def scan(self, *mods: str) -> None:
         """Register the ``@async_listen`` handlers of modules, packages recursively.
 
-        Names are absolute dotted names. An ``ImportError`` raised inside a
-        scanned module propagates.
+        Names are absolute dotted names. Handlers of one event run in the order
+        their module defines them (modules by name). An ``ImportError`` raised
+        inside a scanned module propagates.
         """
-        scanner = venusian.Scanner(messagebus=self)
+        found = _ScanResults()
+        scanner = venusian.Scanner(messagebus=found)
         for modname in mods:
             if modname.startswith("."):
                 raise ValueError(
@@ -254,6 +279,8 @@ class AsyncMessageBus:
                 )
             module = importlib.import_module(modname)
             scanner.scan(module, categories=[VENUSIAN_CATEGORY])
+        for handler in found.in_definition_order():
+            self.add_listener(listened_type(handler), handler)
 
     async def handle(
         self,

@@ -139,7 +139,8 @@ class AsyncUnitOfWorkTransaction(Generic[TRepositories]):
 
     def add_listener(self, listener: Any) -> Any:
         """Call ``listener.on_after_commit()`` / ``on_after_rollback()`` at the end."""
-        self._listeners.append(listener)
+        if not any(known is listener for known in self._listeners):
+            self._listeners.append(listener)
         return listener
 
     async def commit(self) -> None:

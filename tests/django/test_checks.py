@@ -1,0 +1,152 @@
+"""Every system check id, and one run of `manage.py check`."""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.test import override_settings
+
+from messagebus_django.checks import (
+    check_commands_have_handlers,
+    check_database,
+    check_settings,
+)
+
+
+def ids(messages: list[Any]) -> list[str]:
+    return [message.id for message in messages]
+
+
+def settings_ids() -> list[str]:
+    return ids(check_settings(app_configs=None))
+
+
+def test_project_settings_pass() -> None:
+    assert settings_ids() == []
+    assert ids(check_database(app_configs=None)) == []
+    assert ids(check_commands_have_handlers(app_configs=None)) == []
+
+
+@override_settings(MESSAGEBUS_UNIT_OF_WORK="books.nowhere.UnitOfWork")
+def test_e001_unit_of_work_cannot_be_imported() -> None:
+    assert settings_ids() == ["messagebus_django.E001"]
+
+
+@override_settings(MESSAGEBUS_UNIT_OF_WORK="books.models.Book")
+def test_e002_unit_of_work_is_not_one() -> None:
+    assert settings_ids() == ["messagebus_django.E002"]
+
+
+@pytest.mark.parametrize("value", ["books.handlers", ["books.handlers", 3]])
+def test_e003_handler_modules_not_a_list_of_names(value: Any) -> None:
+    with override_settings(MESSAGEBUS_HANDLER_MODULES=value):
+        assert settings_ids() == ["messagebus_django.E003"]
+
+
+@override_settings(MESSAGEBUS_HANDLER_MODULES=["books.no_such_handlers"])
+def test_e004_handler_module_cannot_be_imported() -> None:
+    assert settings_ids() == ["messagebus_django.E004"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        ["books.notifications.EmailNotifier"],
+        {"notifier": "books.notifications.NoSuchNotifier"},
+        {"notifier": 42},
+    ],
+)
+def test_e005_dependencies(value: Any) -> None:
+    with override_settings(MESSAGEBUS_DEPENDENCIES=value):
+        assert settings_ids() == ["messagebus_django.E005"]
+
+
+def test_e005_accepts_a_factory_object() -> None:
+    with override_settings(MESSAGEBUS_DEPENDENCIES={"notifier": dict}):
+        assert settings_ids() == []
+
+
+@override_settings(MESSAGEBUS_DATABASE="other")
+def test_e006_database_alias_unknown() -> None:
+    assert ids(check_database(app_configs=None)) == ["messagebus_django.E006"]
+
+
+def database_with(**changes: Any) -> dict[str, Any]:
+    from django.conf import settings
+
+    default = dict(settings.DATABASES["default"])
+    default.update(changes)
+    return {"default": default}
+
+
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
+def test_e007_atomic_requests() -> None:
+    with override_settings(DATABASES=database_with(ATOMIC_REQUESTS=True)):
+        assert "messagebus_django.E007" in ids(check_database(app_configs=None))
+
+
+@override_settings(MESSAGEBUS_AUTODISCOVER="yes")
+def test_e008_autodiscover_not_a_bool() -> None:
+    assert settings_ids() == ["messagebus_django.E008"]
+
+
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
+def test_w001_sqlite_without_immediate() -> None:
+    sqlite: dict[str, Any] = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": "x.sqlite3",
+    }
+    with override_settings(DATABASES={"default": sqlite}):
+        assert ids(check_database(app_configs=None)) == ["messagebus_django.W001"]
+    sqlite["OPTIONS"] = {"transaction_mode": "IMMEDIATE"}
+    with override_settings(DATABASES={"default": sqlite}):
+        assert ids(check_database(app_configs=None)) == []
+
+
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
+def test_w001_not_for_postgresql() -> None:
+    pg = {"ENGINE": "django.db.backends.postgresql", "NAME": "x"}
+    with override_settings(DATABASES={"default": pg}):
+        assert ids(check_database(app_configs=None)) == []
+
+
+def test_w002_command_without_handler() -> None:
+    from tests.django.fixture_apps.orphan_app.messages import ForgottenCommand
+
+    with override_settings(
+        INSTALLED_APPS=[*_installed(), "tests.django.fixture_apps.orphan_app"]
+    ):
+        messages = check_commands_have_handlers(app_configs=None)
+        assert ids(messages) == ["messagebus_django.W002"]
+        assert messages[0].obj is ForgottenCommand
+        assert "ForgottenCommand" in messages[0].msg
+    # Only the apps being checked count.
+    books = apps.get_app_config("books")
+    assert check_commands_have_handlers(app_configs=[books]) == []
+
+
+def test_w002_silent_when_the_bus_cannot_be_built() -> None:
+    with override_settings(MESSAGEBUS_HANDLER_MODULES=["books.no_such_handlers"]):
+        assert check_commands_have_handlers(app_configs=None) == []
+
+
+def _installed() -> list[str]:
+    from django.conf import settings
+
+    return list(settings.INSTALLED_APPS)
+
+
+def test_manage_py_check_reports_by_id() -> None:
+    out = StringIO()
+    call_command("check", stdout=out)
+    assert "no issues" in out.getvalue()
+    with (
+        override_settings(MESSAGEBUS_UNIT_OF_WORK="books.models.Book"),
+        pytest.raises(SystemCheckError, match=r"messagebus_django\.E002"),
+    ):
+        call_command("check", stdout=StringIO(), stderr=StringIO())

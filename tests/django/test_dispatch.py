@@ -1,0 +1,274 @@
+"""dispatch() / adispatch(): one command and its events, one transaction."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.core import mail
+from django.db import transaction
+
+from books.domain.messages import RegisterBook
+from books.models import Book, BookActivity
+from books.service.repositories import BookRepositoryError
+from messagebus_django import (
+    AsyncUnitOfWorkTransaction,
+    Command,
+    Err,
+    Metadata,
+    MissingHandlerError,
+    Ok,
+    adispatch,
+    async_listen,
+    dispatch,
+)
+from tests.django.commands import Boom, ScratchUnitOfWork, WriteBooks, make_bus
+
+pytestmark = pytest.mark.django_db
+
+
+def run(cmd: WriteBooks) -> Any:
+    return dispatch(cmd, bus=make_bus(), uow=ScratchUnitOfWork())
+
+
+def register(**overrides: str) -> RegisterBook:
+    fields = {
+        "isbn": "0-321-12521-5",
+        "title": "Domain Driven Design",
+        "author": "Eric Evans",
+    }
+    fields.update(overrides)
+    return RegisterBook.model_validate(fields)
+
+
+def test_command_and_events_commit_together() -> None:
+    assert run(WriteBooks(titles=["a", "b"])) == Ok(2)
+    assert Book.objects.count() == 2
+    assert BookActivity.objects.count() == 2
+
+
+def test_command_handler_raises_after_writing_rolls_back() -> None:
+    with pytest.raises(Boom):
+        run(WriteBooks(titles=["a", "b"], fail="command"))
+    assert Book.objects.count() == 0
+
+
+def test_event_handler_raises_after_command_wrote_rolls_back_all() -> None:
+    with pytest.raises(Boom):
+        run(WriteBooks(titles=["a", "b"], fail="event"))
+    assert Book.objects.count() == 0
+    assert BookActivity.objects.count() == 0
+
+
+def test_err_result_rolls_back_and_is_returned() -> None:
+    assert run(WriteBooks(titles=["a"], fail="err")) == Err("refused after writing")
+    assert Book.objects.count() == 0
+
+
+def test_project_bus_registers_a_book_with_its_events(
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    cmd = register()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert dispatch(cmd) == Ok(...)
+    book = Book.objects.get()
+    assert (book.id, book.isbn) == (cmd.id, "9780321125217")
+    assert list(BookActivity.objects.values_list("kind", flat=True)) == ["registered"]
+    assert [m.subject for m in mail.outbox] == ["New book: Domain Driven Design"]
+
+
+def test_duplicate_isbn_is_an_err_and_sends_nothing(
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    dispatch(register())
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert dispatch(register(isbn="978-0-321-12521-7")) == Err(
+            BookRepositoryError.integrity_error
+        )
+    assert callbacks == []
+    assert Book.objects.count() == 1
+    assert BookActivity.objects.count() == 1
+
+
+def test_after_commit_work_waits_for_the_commit(
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        dispatch(register())
+    # Inside the test's transaction nothing has committed: no mail yet.
+    assert mail.outbox == []
+    assert len(callbacks) == 1
+    callbacks[0]()
+    assert len(mail.outbox) == 1
+
+
+class Remember(Command):
+    value: str
+    fail: bool = False
+    metadata: Metadata = Metadata(name="remember", schema_version=1)
+
+
+calls: list[str] = []
+
+
+def remember_sync() -> None:
+    calls.append("sync")
+
+
+async def remember_async() -> None:
+    calls.append("async")
+
+
+@async_listen
+async def remember(cmd: Remember, uow: AsyncUnitOfWorkTransaction[Any]) -> None:
+    uow.on_commit(remember_sync)
+    uow.on_commit(remember_async)
+    if cmd.fail:
+        raise Boom("no commit")
+
+
+def test_uow_on_commit_from_an_async_handler(
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    bus = make_bus()
+    bus.add_listener(Remember, remember)
+    calls.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch(Remember(value="x"), bus=bus, uow=ScratchUnitOfWork())
+    assert calls == ["sync", "async"]
+    calls.clear()
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(Boom):
+        dispatch(Remember(value="x", fail=True), bus=bus, uow=ScratchUnitOfWork())
+    assert calls == []
+
+
+def test_a_bare_atomic_in_an_async_handler_is_refused_by_django() -> None:
+    """Pitfall 1: why uow.on_commit exists."""
+
+    class UseAtomic(Command):
+        metadata: Metadata = Metadata(name="use_atomic", schema_version=1)
+
+    async def use_atomic(cmd: UseAtomic, uow: AsyncUnitOfWorkTransaction[Any]) -> None:
+        transaction.on_commit(remember_sync)
+
+    bus = make_bus()
+    bus.add_listener(UseAtomic, use_atomic)
+    from django.core.exceptions import SynchronousOnlyOperation
+
+    with pytest.raises(SynchronousOnlyOperation):
+        dispatch(UseAtomic(), bus=bus, uow=ScratchUnitOfWork())
+
+
+def test_missing_handler_is_raised_to_the_caller() -> None:
+    with pytest.raises(MissingHandlerError):
+        dispatch(Remember(value="x"), bus=make_bus(), uow=ScratchUnitOfWork())
+
+
+def test_adispatch_from_async_code() -> None:
+    result = async_to_sync(adispatch)(
+        WriteBooks(titles=["a"]), bus=make_bus(), uow=ScratchUnitOfWork()
+    )
+    assert result == Ok(1)
+    assert Book.objects.count() == 1
+
+
+def test_dispatch_uses_the_configured_unit_of_work_and_database() -> None:
+    from books.unit_of_work import BooksUnitOfWork
+    from messagebus_django.dispatcher import unit_of_work_class
+
+    assert unit_of_work_class() is BooksUnitOfWork
+
+
+@pytest.mark.django_db(transaction=True)
+def test_durable_dispatch_refuses_an_outer_atomic() -> None:
+    with transaction.atomic(), pytest.raises(RuntimeError, match="durable"):
+        run(WriteBooks(titles=["a"]))
+    assert Book.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_non_durable_dispatch_joins_the_outer_atomic() -> None:
+    with transaction.atomic():
+        dispatch(
+            WriteBooks(titles=["a"]),
+            durable=False,
+            bus=make_bus(),
+            uow=ScratchUnitOfWork(),
+        )
+        assert Book.objects.count() == 1
+        transaction.set_rollback(True)
+    assert Book.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_commands_at_once_on_one_loop_one_failing() -> None:
+    """Pitfall 3: the failing command must not take the other's rows with it."""
+
+    async def both() -> Any:
+        return await asyncio.gather(
+            adispatch(
+                WriteBooks(titles=["ok1", "ok2"]),
+                bus=make_bus(),
+                uow=ScratchUnitOfWork(),
+            ),
+            adispatch(
+                WriteBooks(titles=["bad1", "bad2"], fail="event"),
+                bus=make_bus(),
+                uow=ScratchUnitOfWork(),
+            ),
+            return_exceptions=True,
+        )
+
+    ok, failed = async_to_sync(both)()
+    assert ok == Ok(2)
+    assert isinstance(failed, Boom)
+    assert sorted(Book.objects.values_list("title", flat=True)) == ["ok1", "ok2"]
+    assert BookActivity.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_commit_for_real_then_after_commit_runs() -> None:
+    calls.clear()
+    bus = make_bus()
+    bus.add_listener(Remember, remember)
+    dispatch(Remember(value="x"), bus=bus, uow=ScratchUnitOfWork())
+    assert calls == ["sync", "async"]
+
+
+class WriteThenWait(Command):
+    metadata: Metadata = Metadata(name="write_then_wait", schema_version=1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancelled_adispatch_rolls_back() -> None:
+    """Pitfall 5: the client went away while the command was running."""
+    started: list[asyncio.Event] = []
+
+    async def write_then_wait(
+        cmd: WriteThenWait, uow: AsyncUnitOfWorkTransaction[Any]
+    ) -> None:
+        await Book.objects.acreate(isbn="9780321125217", title="t", author="a")
+        started[0].set()
+        await asyncio.sleep(30)
+
+    bus = make_bus()
+    bus.add_listener(WriteThenWait, write_then_wait)
+
+    async def cancel_midway() -> bool:
+        started.append(asyncio.Event())
+        task = asyncio.ensure_future(
+            adispatch(WriteThenWait(), bus=bus, uow=ScratchUnitOfWork())
+        )
+        await started[0].wait()
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            return True
+        return False  # pragma: no cover
+
+    assert async_to_sync(cancel_midway)() is True
+    assert Book.objects.count() == 0
