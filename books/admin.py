@@ -1,0 +1,166 @@
+"""The books admin: browse freely, change only through the bus.
+
+Adding a book dispatches :class:`~books.domain.messages.RegisterBook` inside
+the admin's own transaction; the "Discontinue selected books" action
+dispatches one :class:`~books.domain.messages.DiscontinueBook` per book. There
+is no command to edit a book, so an existing book's fields are read-only.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.options import InlineModelAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from books.domain.isbn import InvalidISBN, normalize_isbn
+from books.entrypoints import discontinue_book_command, register_book_command
+from books.models import Book, BookActivity
+from books.service.repositories import BookRepositoryOperationResult
+from messagebus_django import Err, dispatch
+
+DISCONTINUED_REASON = "Discontinued from the admin"
+
+# Django's admin and form classes are generic only in django-stubs.
+if TYPE_CHECKING:
+    _InlineBase = admin.TabularInline[BookActivity, Book]
+    _FormBase = forms.ModelForm[Book]
+    _AdminBase = admin.ModelAdmin[Book]
+else:
+    _InlineBase = admin.TabularInline
+    _FormBase = forms.ModelForm
+    _AdminBase = admin.ModelAdmin
+
+
+class BookActivityInline(_InlineBase):
+    """A book's history, written by the event handlers: read-only."""
+
+    model = BookActivity
+    extra = 0
+    fields = ("kind", "detail", "at")
+    readonly_fields = ("kind", "detail", "at")
+    can_delete = False
+
+    def has_view_permission(
+        self, request: HttpRequest, obj: Book | BookActivity | None = None
+    ) -> bool:
+        # The history is part of the book: whoever may see the book sees it.
+        user = request.user
+        return (
+            super().has_view_permission(request)
+            or user.has_perm("books.view_book")
+            or user.has_perm("books.change_book")
+        )
+
+    def has_add_permission(self, request: HttpRequest, obj: Book | None = None) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: Book | BookActivity | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: Book | BookActivity | None = None
+    ) -> bool:
+        return False
+
+
+class BookAddForm(_FormBase):
+    """The add form: the ISBN is checked and stored in its 13-digit form."""
+
+    isbn = forms.CharField(
+        label="ISBN", max_length=20, help_text="ISBN-10 or ISBN-13, hyphens allowed."
+    )
+
+    class Meta:
+        model = Book
+        fields = ("isbn", "title", "author")
+
+    def clean_isbn(self) -> str:
+        try:
+            return normalize_isbn(self.cleaned_data["isbn"])
+        except InvalidISBN as error:
+            raise forms.ValidationError(str(error), code="invalid_isbn") from None
+
+
+@admin.register(Book)
+class BookAdmin(_AdminBase):
+    form = BookAddForm
+    list_display = ("title", "author", "isbn", "discontinued", "created_at")
+    search_fields = ("title", "author", "isbn")
+    list_filter = ("discontinued", "created_at")
+    inlines = (BookActivityInline,)
+    actions = ("discontinue_books",)
+
+    add_fields = ("isbn", "title", "author")
+    change_fields = (
+        "id",
+        "isbn",
+        "title",
+        "author",
+        "discontinued",
+        "created_at",
+        "updated_at",
+    )
+
+    def get_fields(self, request: HttpRequest, obj: Book | None = None) -> Any:
+        return self.add_fields if obj is None else self.change_fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Book | None = None) -> Any:
+        # No command changes a book's details, and DiscontinueBook is the
+        # action: an existing book is read-only here.
+        return () if obj is None else self.change_fields
+
+    def get_inlines(
+        self, request: HttpRequest, obj: Book | None
+    ) -> list[type[InlineModelAdmin[Any, Any]]]:
+        # A book has no history before it is registered.
+        return [] if obj is None else list(self.inlines)
+
+    def save_model(
+        self, request: HttpRequest, obj: Book, form: Any, change: bool
+    ) -> None:
+        if change:
+            return  # Nothing is editable: there is no command to dispatch.
+        command = register_book_command(
+            {"id": obj.id, "isbn": obj.isbn, "title": obj.title, "author": obj.author}
+        )
+        # The admin's changeform already runs inside ``atomic``: join it.
+        result: BookRepositoryOperationResult = dispatch(command, durable=False)
+        # The form checked the ISBN is free; losing a race to another insert
+        # rolls the whole add back.
+        result.unwrap()
+
+    @admin.action(description="Discontinue selected books", permissions=["change"])
+    def discontinue_books(self, request: HttpRequest, queryset: QuerySet[Book]) -> None:
+        """One command, one transaction, per book; report what failed."""
+        succeeded = 0
+        failed: list[str] = []
+        for book in queryset:
+            command = discontinue_book_command(book.id, DISCONTINUED_REASON)
+            result: BookRepositoryOperationResult = dispatch(command)
+            if isinstance(result, Err):
+                failed.append(f"{book} ({result.error.value.replace('_', ' ')})")
+            else:
+                succeeded += 1
+        if succeeded:
+            self.message_user(
+                request,
+                f"Discontinued {succeeded} {_books(succeeded)}.",
+                messages.SUCCESS,
+            )
+        if failed:
+            self.message_user(
+                request,
+                f"Could not discontinue {len(failed)} {_books(len(failed))}: "
+                + ", ".join(failed),
+                messages.ERROR,
+            )
+
+
+def _books(count: int) -> str:
+    return "book" if count == 1 else "books"

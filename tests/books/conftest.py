@@ -1,0 +1,82 @@
+"""Fixtures of the books entry points: users, logged-in clients, books."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.test import Client
+
+from books.entrypoints import register_book_command
+from books.models import Book
+from books.service.repositories import BookRepositoryOperationResult
+from messagebus_django import dispatch
+
+DDD = {"isbn": "0-321-12521-5", "title": "Domain-Driven Design", "author": "Eric Evans"}
+"""A valid ISBN-10; stored as ``DDD_ISBN13``."""
+DDD_ISBN13 = "9780321125217"
+EFFECTIVE_JAVA = {
+    "isbn": "978-0-13-468599-1",
+    "title": "Effective Java",
+    "author": "Joshua Bloch",
+}
+BAD_ISBN = "0-321-12521-4"
+"""DDD's ISBN-10 with a wrong check digit."""
+BAD_ISBN_MESSAGE = "This ISBN-10's check digit is wrong."
+
+RegisterFn = Callable[..., Book]
+
+
+def permission(codename: str) -> Permission:
+    return Permission.objects.get(content_type__app_label="books", codename=codename)
+
+
+MakeUser = Callable[..., User]
+
+
+@pytest.fixture
+def make_user(django_user_model: type[User]) -> MakeUser:
+    """``make_user(username, *permission_codenames, is_staff=False)``."""
+
+    def make(username: str, *codenames: str, is_staff: bool = False) -> User:
+        user = django_user_model.objects.create_user(
+            username=username, password="secret", is_staff=is_staff
+        )
+        user.user_permissions.add(*(permission(codename) for codename in codenames))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def librarian(make_user: MakeUser) -> User:
+    """A user who may register books (``books.add_book``)."""
+    return make_user("librarian", "add_book")
+
+
+@pytest.fixture
+def librarian_client(client: Client, librarian: User) -> Client:
+    client.force_login(librarian)
+    return client
+
+
+@pytest.fixture
+def reader_client(client: Client, make_user: MakeUser) -> Client:
+    """Logged in, without any permission."""
+    client.force_login(make_user("reader"))
+    return client
+
+
+@pytest.fixture
+def register() -> RegisterFn:
+    """Register a book through the bus, as the entry points do."""
+
+    def register(**data: Any) -> Book:
+        command = register_book_command(data)
+        result: BookRepositoryOperationResult = dispatch(command)
+        assert result.is_ok()
+        return Book.objects.get(pk=command.id)
+
+    return register

@@ -1,0 +1,290 @@
+"""The JSON API: an async view that dispatches with ``adispatch``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.contrib.auth.models import User
+from django.core import mail
+from django.test import AsyncClient, Client
+from django.urls import reverse
+
+from books.models import Book, BookActivity
+from messagebus_django import uuid7
+from tests.books.conftest import (
+    BAD_ISBN,
+    BAD_ISBN_MESSAGE,
+    DDD,
+    DDD_ISBN13,
+    EFFECTIVE_JAVA,
+    MakeUser,
+    RegisterFn,
+)
+
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
+
+pytestmark = pytest.mark.django_db
+
+URL = reverse("books:api-list")
+CaptureOnCommit = Callable[..., AbstractContextManager[list[Callable[[], Any]]]]
+
+
+def post_raw(client: Client, body: str | bytes, **extra: Any) -> TestResponse:
+    return client.post(URL, body, content_type="application/json", **extra)
+
+
+def post(client: Client, payload: Any, **extra: Any) -> TestResponse:
+    return post_raw(client, json.dumps(payload), **extra)
+
+
+def detail_url(id: UUID | str) -> str:
+    return reverse("books:api-detail", args=[id])
+
+
+def test_registering_returns_201_the_id_and_the_location(
+    librarian_client: Client,
+) -> None:
+    response = post(librarian_client, DDD)
+
+    assert response.status_code == 201
+    assert response["Content-Type"] == "application/json"
+    id = UUID(response.json()["id"])
+    assert response["Location"] == detail_url(id)
+    book = Book.objects.get(pk=id)
+    assert (book.isbn, book.title, book.author, book.discontinued) == (
+        DDD_ISBN13,
+        "Domain-Driven Design",
+        "Eric Evans",
+        False,
+    )
+    assert list(BookActivity.objects.values_list("book_id", "kind")) == [
+        (id, "registered")
+    ]
+
+
+def test_the_api_under_the_async_request_handler(librarian: User) -> None:
+    client = AsyncClient()
+    client.force_login(librarian)
+
+    created = async_to_sync(client.post)(
+        URL, json.dumps(DDD), content_type="application/json"
+    )
+    detail = async_to_sync(client.get)(created["Location"])
+
+    assert created.status_code == 201
+    assert detail.status_code == 200
+    assert detail.json()["id"] == created.json()["id"]
+    assert detail.json()["isbn"] == DDD_ISBN13
+    assert BookActivity.objects.filter(kind="registered").count() == 1
+
+
+def test_the_caller_may_choose_the_id(librarian_client: Client) -> None:
+    id = uuid7()
+
+    response = post(librarian_client, {**DDD, "id": str(id)})
+
+    assert response.status_code == 201
+    assert response.json() == {"id": str(id)}
+    assert Book.objects.filter(pk=id).exists()
+
+
+def test_the_librarians_are_mailed_after_commit(
+    librarian_client: Client,
+    django_capture_on_commit_callbacks: CaptureOnCommit,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(librarian_client, DDD).status_code == 201
+        assert mail.outbox == []
+
+    assert [m.subject for m in mail.outbox] == ["New book: Domain-Driven Design"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    ['{"isbn": ', b"\xff\xfe", ""],
+    ids=["truncated", "not-utf8", "empty"],
+)
+def test_invalid_json_is_a_400(librarian_client: Client, body: str | bytes) -> None:
+    response = post_raw(librarian_client, body)
+
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert list(errors) == ["__all__"]
+    assert errors["__all__"][0].startswith("Invalid JSON: ")
+    assert not Book.objects.exists()
+
+
+@pytest.mark.parametrize("payload", [[], "a string", 42, None])
+def test_a_json_value_other_than_an_object_is_a_400(
+    librarian_client: Client, payload: Any
+) -> None:
+    response = post(librarian_client, payload)
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": {"__all__": ["Expected an object with isbn, title and author."]}
+    }
+
+
+def test_missing_fields_are_400_keyed_by_field(librarian_client: Client) -> None:
+    response = post(librarian_client, {"title": "Domain-Driven Design"})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": {
+            "isbn": ["This field is required."],
+            "author": ["This field is required."],
+        }
+    }
+    assert not Book.objects.exists()
+
+
+def test_a_bad_isbn_is_a_400_on_the_isbn_field(librarian_client: Client) -> None:
+    response = post(librarian_client, {**DDD, "isbn": BAD_ISBN})
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"isbn": [BAD_ISBN_MESSAGE]}}
+    assert not Book.objects.exists()
+
+
+def test_wrong_types_and_a_bad_id_are_400_keyed_by_field(
+    librarian_client: Client,
+) -> None:
+    response = post(
+        librarian_client,
+        {"id": "not-a-uuid", "isbn": 9780321125217, "title": " ", "author": "A"},
+    )
+
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert set(errors) == {"id", "isbn", "title"}
+    assert errors["id"][0].startswith("Input should be a valid UUID")
+    assert errors["isbn"] == ["Input should be a valid string."]
+    assert errors["title"] == ["String should have at least 1 character."]
+
+
+def test_metadata_in_the_payload_is_ignored(librarian_client: Client) -> None:
+    response = post(
+        librarian_client,
+        {**DDD, "metadata": {"name": "evil", "schema_version": 99}},
+    )
+
+    assert response.status_code == 201
+    assert Book.objects.count() == 1
+
+
+def test_a_duplicate_isbn_is_a_409(
+    librarian_client: Client, register: RegisterFn
+) -> None:
+    register(**DDD)
+
+    response = post(librarian_client, {**DDD, "isbn": DDD_ISBN13})
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "errors": {"isbn": ["A book with this ISBN already exists."]}
+    }
+    assert Book.objects.count() == 1
+    assert BookActivity.objects.count() == 1
+
+
+def test_a_duplicate_id_is_a_409_on_the_id(
+    librarian_client: Client, register: RegisterFn
+) -> None:
+    book = register(**DDD)
+
+    response = post(librarian_client, {**EFFECTIVE_JAVA, "id": str(book.id)})
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "errors": {"id": ["A book with this id already exists."]}
+    }
+    assert list(Book.objects.values_list("title", flat=True)) == [
+        "Domain-Driven Design"
+    ]
+
+
+def test_anonymous_users_get_a_json_401(client: Client) -> None:
+    response = post(client, DDD)
+
+    assert response.status_code == 401
+    assert response.json() == {"error": "authentication required"}
+    assert not Book.objects.exists()
+
+
+def test_users_without_add_book_get_a_json_403(reader_client: Client) -> None:
+    response = post(reader_client, DDD)
+
+    assert response.status_code == 403
+    assert response.json() == {"error": "permission denied"}
+    assert not Book.objects.exists()
+
+
+def test_only_post_is_allowed_on_the_collection(librarian_client: Client) -> None:
+    response = librarian_client.get(URL)
+
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+
+
+def test_csrf_is_enforced_and_the_header_passes_it(
+    make_user: MakeUser,
+) -> None:
+    librarian: User = make_user("csrf-librarian", "add_book")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(librarian)
+
+    refused = post(client, DDD)
+    assert refused.status_code == 403
+    assert b"CSRF" in refused.content
+    assert not Book.objects.exists()
+
+    client.get(reverse("books:list"))  # sets the csrftoken cookie
+    token = client.cookies["csrftoken"].value
+
+    accepted = post(client, DDD, headers={"X-CSRFToken": token})
+    assert accepted.status_code == 201
+    assert Book.objects.count() == 1
+
+
+def test_the_detail_is_readable_by_anyone(client: Client, register: RegisterFn) -> None:
+    book = register(**DDD)
+
+    response = client.get(detail_url(book.id))
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "id": str(book.id),
+        "isbn": DDD_ISBN13,
+        "title": "Domain-Driven Design",
+        "author": "Eric Evans",
+        "discontinued": False,
+    }
+
+
+def test_an_unknown_book_is_a_json_404(client: Client) -> None:
+    response = client.get(detail_url(uuid7()))
+
+    assert response.status_code == 404
+    assert response.json() == {"error": "not found"}
+
+
+def test_a_malformed_id_is_no_route(client: Client) -> None:
+    assert client.get("/api/books/not-a-uuid").status_code == 404
+
+
+def test_the_detail_is_read_only(
+    librarian_client: Client, register: RegisterFn
+) -> None:
+    book = register(**DDD)
+
+    response = librarian_client.post(detail_url(book.id))
+
+    assert response.status_code == 405
