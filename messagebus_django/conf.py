@@ -20,6 +20,26 @@ system checks in :mod:`messagebus_django.checks`.
     ``{"name": "dotted.path.Factory"}``: handler dependencies, instantiated once
     per command for the handlers that ask for a parameter of that name.
     Default: ``{}``.
+``MESSAGEBUS_STORE_MESSAGES``
+    Record every handled message in the message store (``StoredMessage``),
+    in the command's transaction; published events form the outbox.
+    Default: ``True``.
+``MESSAGEBUS_BROKER_URL``
+    The broker of the event stream, e.g. ``amqp://guest:guest@127.0.0.1:5672//``.
+    Default: ``None`` (no broker: published events wait in the outbox).
+``MESSAGEBUS_TRANSPORT``
+    Dotted path of the relay's transport factory. Default: the kombu transport
+    when ``MESSAGEBUS_BROKER_URL`` is set, else ``None``.
+``MESSAGEBUS_EXCHANGE``
+    The topic exchange events are published to. Default: ``"messagebus"``.
+``MESSAGEBUS_RELAY_ON_COMMIT``
+    Send a command's published events right after it commits (what fails
+    stays in the outbox for ``messagebus_relay``). Default: ``True``.
+``MESSAGEBUS_RELAY_MAX_ATTEMPTS``
+    Refusals by the broker before a message is marked dead. Default: ``10``.
+``MESSAGEBUS_RELAY_BACKOFF``
+    ``(first, longest)`` seconds between attempts; the wait doubles each time.
+    Default: ``(2.0, 600.0)``.
 """
 
 from __future__ import annotations
@@ -32,6 +52,7 @@ from django.conf import settings
 __all__ = ["SETTING_NAMES", "conf"]
 
 DEFAULT_UNIT_OF_WORK = "messagebus_django.unit_of_work.DjangoUnitOfWork"
+KOMBU_TRANSPORT = "messagebus_django.transports.kombu.KombuTransport"
 
 
 class Settings:
@@ -60,16 +81,46 @@ class Settings:
         value: Mapping[str, Any] = getattr(settings, "MESSAGEBUS_DEPENDENCIES", {})
         return value
 
+    @property
+    def STORE_MESSAGES(self) -> bool:
+        value: bool = getattr(settings, "MESSAGEBUS_STORE_MESSAGES", True)
+        return value
+
+    @property
+    def BROKER_URL(self) -> str | None:
+        value: str | None = getattr(settings, "MESSAGEBUS_BROKER_URL", None)
+        return value
+
+    @property
+    def TRANSPORT(self) -> str | None:
+        default = KOMBU_TRANSPORT if self.BROKER_URL else None
+        value: str | None = getattr(settings, "MESSAGEBUS_TRANSPORT", default)
+        return value
+
+    @property
+    def EXCHANGE(self) -> str:
+        value: str = getattr(settings, "MESSAGEBUS_EXCHANGE", "messagebus")
+        return value
+
+    @property
+    def RELAY_ON_COMMIT(self) -> bool:
+        value: bool = getattr(settings, "MESSAGEBUS_RELAY_ON_COMMIT", True)
+        return value
+
+    @property
+    def RELAY_MAX_ATTEMPTS(self) -> int:
+        value: int = getattr(settings, "MESSAGEBUS_RELAY_MAX_ATTEMPTS", 10)
+        return value
+
+    @property
+    def RELAY_BACKOFF(self) -> tuple[float, float]:
+        first, longest = getattr(settings, "MESSAGEBUS_RELAY_BACKOFF", (2.0, 600.0))
+        return float(first), float(longest)
+
 
 conf = Settings()
 
 SETTING_NAMES = frozenset(
-    f"MESSAGEBUS_{name}"
-    for name in (
-        "UNIT_OF_WORK",
-        "HANDLER_MODULES",
-        "AUTODISCOVER",
-        "DATABASE",
-        "DEPENDENCIES",
-    )
+    f"MESSAGEBUS_{name}" for name in dir(Settings) if name.isupper()
 )
+"""Every setting of this module, so a change of any of them resets what depends on it."""

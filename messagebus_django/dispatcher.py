@@ -11,9 +11,6 @@ request's command runs on that request's own sync thread. See DESIGN.md.
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 from asgiref.sync import async_to_sync, sync_to_async
@@ -22,10 +19,10 @@ from django.utils.module_loading import import_string
 
 from .bus import get_bus
 from .conf import conf
-from .core import AsyncMessageBus, Err, GenericCommand
+from .core import AsyncMessageBus, Err, GenericCommand, Message
 from .unit_of_work import DjangoUnitOfWork
 
-__all__ = ["adispatch", "dispatch", "unit_of_work_class"]
+__all__ = ["adispatch", "dispatch", "handle_in_transaction", "unit_of_work_class"]
 
 TUow = TypeVar("TUow", bound=DjangoUnitOfWork)
 
@@ -38,7 +35,7 @@ def unit_of_work_class() -> type[DjangoUnitOfWork]:
 
 async def _handle(
     bus: AsyncMessageBus,
-    command: GenericCommand[Any],
+    command: Message[Any],
     uow: DjangoUnitOfWork,
     dependencies: dict[str, Any],
 ) -> Any:
@@ -49,12 +46,6 @@ async def _handle(
         else:
             await uow_transaction.commit()
     return result
-
-
-def _as_sync(func: Callable[[], Any]) -> Callable[[], None]:
-    if inspect.iscoroutinefunction(func):
-        return functools.partial(async_to_sync(func))
-    return func
 
 
 def dispatch(
@@ -78,17 +69,20 @@ def dispatch(
     are dependencies for this command's handlers.
     """
     the_bus = bus if bus is not None else get_bus()
-    using = conf.DATABASE
-    the_uow = uow if uow is not None else unit_of_work_class()(using=using)
+    the_uow = uow if uow is not None else unit_of_work_class()()
     with transaction.atomic(using=the_uow.using, durable=durable):
-        result = async_to_sync(_handle)(the_bus, command, the_uow, dependencies)
-        if the_uow.rollback_requested:
-            transaction.set_rollback(True, using=the_uow.using)
-        else:
-            for callback in the_uow.after_commit:
-                transaction.on_commit(
-                    _as_sync(callback), using=the_uow.using, robust=True
-                )
+        return handle_in_transaction(the_bus, command, the_uow, dependencies)
+
+
+def handle_in_transaction(
+    bus: AsyncMessageBus,
+    message: Message[Any],
+    uow: DjangoUnitOfWork,
+    dependencies: dict[str, Any],
+) -> Any:
+    """Run the handlers inside the caller's open ``atomic`` block and settle it."""
+    result = async_to_sync(_handle)(bus, message, uow, dependencies)
+    uow.end()
     return result
 
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import functools
 import inspect
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, get_type_hints
 
+from asgiref.sync import async_to_sync
+from django.db import transaction
+
+from .conf import conf
 from .core import AsyncAbstractRepository, AsyncAbstractUnitOfWork
+from .outbox import DjangoMessageStore
 
 __all__ = ["DjangoUnitOfWork"]
 
@@ -31,8 +37,11 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
     """The database alias of the transaction."""
     _declared_repositories: ClassVar[dict[str, type[AsyncAbstractRepository[Any]]]]
 
-    def __init__(self, *, using: str = "default") -> None:
+    def __init__(self, *, using: str | None = None) -> None:
+        using = using or conf.DATABASE
         self.using = using
+        if conf.STORE_MESSAGES:
+            self.messagestore = DjangoMessageStore()
         for name, repository_class in self.repository_classes().items():
             repository = repository_class()
             if hasattr(repository, "using"):
@@ -86,3 +95,34 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
         idempotent and safe to fail.
         """
         self.after_commit.append(func)
+
+    def end(self) -> None:
+        """Settle how the ``atomic`` block ends, on its thread, inside it.
+
+        Called by :func:`~messagebus_django.dispatch` once the handlers are
+        done: a rollback marks the block for rollback; otherwise the handled
+        messages are written (the outbox among them) and the after-commit work
+        is handed to ``transaction.on_commit(robust=True)``.
+        """
+        if self.rollback_requested:
+            transaction.set_rollback(True, using=self.using)
+            return
+        store = self.messagestore
+        if isinstance(store, DjangoMessageStore):
+            published = store.write(self.using)
+            if published and conf.RELAY_ON_COMMIT:
+                from .relay import relay_after_commit
+
+                transaction.on_commit(
+                    functools.partial(relay_after_commit, published, self.using),
+                    using=self.using,
+                    robust=True,
+                )
+        for callback in self.after_commit:
+            transaction.on_commit(_as_sync(callback), using=self.using, robust=True)
+
+
+def _as_sync(func: Callable[[], Any]) -> Callable[[], Any]:
+    if inspect.iscoroutinefunction(func):
+        return async_to_sync(func)
+    return func

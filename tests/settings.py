@@ -67,3 +67,11 @@ LOGIN_URL = "admin:login"
 
 MESSAGEBUS_UNIT_OF_WORK = "books.unit_of_work.BooksUnitOfWork"
 MESSAGEBUS_DEPENDENCIES = {"notifier": "books.notifications.EmailNotifier"}
+
+# The event stream: the real broker when BROKER_URL is set (.ci/run sets it),
+# the in-memory transport otherwise.
+if os.environ.get("BROKER_URL"):
+    MESSAGEBUS_BROKER_URL = os.environ["BROKER_URL"]
+    MESSAGEBUS_EXCHANGE = f"messagebus-tests-{os.getpid()}"
+else:
+    MESSAGEBUS_TRANSPORT = "messagebus_django.transports.InMemoryTransport"

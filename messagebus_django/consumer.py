@@ -1,0 +1,176 @@
+"""Consuming the event stream: each delivery applied once, poison dead-lettered.
+
+:class:`Consumer` turns a delivery's body back into the registered event
+class (by ``<name>_v<version>``) and handles it through the local bus in a
+:class:`~messagebus_django.DjangoUnitOfWork`, recording its ``message_id`` in
+the inbox in the same transaction: a redelivered message is acknowledged
+without effect. :class:`BrokerConsumer` runs it on a RabbitMQ queue with
+kombu, acknowledging only after the commit and sending poison messages (bad
+JSON, unknown type, invalid payload, a handler that keeps failing) to a
+dead-letter queue with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from django.db import IntegrityError, close_old_connections, connections, transaction
+from pydantic import ValidationError
+
+from .bus import get_bus
+from .conf import conf
+from .core import AsyncMessageBus, GenericEvent, Message, message_type_name
+from .dispatcher import handle_in_transaction, unit_of_work_class
+from .outbox import DjangoMessageStore
+
+__all__ = ["Consumer", "Outcome", "event_types"]
+
+logger = logging.getLogger(__name__)
+
+
+def event_types(
+    classes: Iterable[type[Message[Any]]] | None = None,
+) -> dict[str, type[Message[Any]]]:
+    """``{"<name>_v<version>": EventClass}`` for every event class imported so far."""
+    if classes is None:
+        classes = _imported_event_classes()
+    found: dict[str, type[Message[Any]]] = {}
+    for cls in classes:
+        found.setdefault(message_type_name(cls), cls)
+    return found
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one delivery."""
+
+    status: Literal["applied", "duplicate", "dead"]
+    reason: str = ""
+    type: str = ""
+
+
+class Consumer:
+    """Applies deliveries of the event stream, each at most once, for one queue."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        bus: AsyncMessageBus | None = None,
+        types: dict[str, type[Message[Any]]] | None = None,
+        max_attempts: int = 3,
+        retry_delay: float = 0.2,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.name = name
+        self.bus = bus if bus is not None else get_bus()
+        self.types = types if types is not None else event_types()
+        self.max_attempts = max_attempts
+        self.retry_delay = retry_delay
+        self.sleep = sleep
+
+    def process(self, body: bytes | str) -> Outcome:
+        """Decode, validate and apply one delivery; never raises for bad input."""
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return Outcome("dead", f"malformed JSON: {exc}")
+        if not isinstance(data, dict) or not {"id", "type", "payload"} <= data.keys():
+            return Outcome(
+                "dead", "malformed envelope: expected an object with id, type, payload"
+            )
+        type_name = str(data["type"])
+        cls = self.types.get(type_name)
+        if cls is None:
+            return Outcome("dead", f"unknown message type {type_name!r}", type_name)
+        payload = data["payload"]
+        if isinstance(payload, str):
+            try:
+                payload = json.loads(payload)
+            except ValueError as exc:
+                return Outcome("dead", f"malformed payload JSON: {exc}", type_name)
+        if not isinstance(payload, dict):
+            return Outcome("dead", "malformed payload: expected an object", type_name)
+        try:
+            event = cls.model_validate(
+                {
+                    **payload,
+                    "message_id": data["id"],
+                    "created_at": data.get("created_at") or datetime.now(UTC),
+                }
+            )
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in error['loc']) or '__all__'}: {error['msg']}"
+                for error in exc.errors()
+            )
+            return Outcome("dead", f"invalid payload: {problems}", type_name)
+        return self.apply_with_retries(event, type_name)
+
+    def apply_with_retries(self, event: Message[Any], type_name: str) -> Outcome:
+        error: Exception | None = None
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                applied = self.apply(event)
+            except Exception as exc:
+                error = exc
+                logger.warning(
+                    "%s: handling %s %s failed (attempt %d/%d): %s",
+                    self.name,
+                    type_name,
+                    event.message_id,
+                    attempt,
+                    self.max_attempts,
+                    exc,
+                )
+                if not connections[conf.DATABASE].in_atomic_block:
+                    # A lost connection is replaced before the next try.
+                    close_old_connections()
+                if attempt < self.max_attempts:
+                    self.sleep(self.retry_delay * attempt)
+                continue
+            return Outcome("applied" if applied else "duplicate", type=type_name)
+        return Outcome(
+            "dead",
+            f"handler failed {self.max_attempts} times: {type(error).__name__}: {error}",
+            type_name,
+        )
+
+    def apply(self, event: Message[Any]) -> bool:
+        """Handle ``event`` once: ``False`` if this consumer already applied it."""
+        from .models import InboxMessage
+
+        uow = unit_of_work_class()()
+        if isinstance(uow.messagestore, DjangoMessageStore):
+            # The event is the producer's: record and publish only what it causes.
+            uow.messagestore.skip.add(event.message_id)
+        with transaction.atomic(using=uow.using, durable=True):
+            try:
+                with transaction.atomic(using=uow.using):
+                    InboxMessage.objects.using(uow.using).create(
+                        consumer=self.name,
+                        message_id=event.message_id,
+                        type=message_type_name(event),
+                    )
+            except IntegrityError:
+                return False
+            handle_in_transaction(self.bus, event, uow, {})
+        return True
+
+
+def _imported_event_classes() -> list[type[Message[Any]]]:
+    stack: list[type[Any]] = list(GenericEvent.__subclasses__())
+    found: list[type[Message[Any]]] = []
+    while stack:
+        cls = stack.pop(0)
+        stack.extend(cls.__subclasses__())
+        default = cls.model_fields["metadata"].default
+        if getattr(default, "name", None) and cls not in found:
+            found.append(cls)
+    return found

@@ -1,0 +1,104 @@
+"""``manage.py messagebus_consume``: apply events from a RabbitMQ queue, once each."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from messagebus_django.consumer import Consumer, Outcome, event_types
+from messagebus_django.core import AsyncMessageBus
+from messagebus_django.signals import stop_on_signals
+
+
+class Command(BaseCommand):
+    help = (
+        "Consume events from a queue bound to the given message types and handle "
+        "each through the bus in one transaction with its inbox record. Poison "
+        "messages go to <queue>.dead. Stops on SIGTERM/SIGINT."
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--queue", required=True, help="The queue (and inbox) name."
+        )
+        parser.add_argument(
+            "--type",
+            dest="types",
+            action="append",
+            default=[],
+            help="A message type to bind, e.g. book_registered_v1 (repeatable; "
+            "default: every event type the handlers listen to).",
+        )
+        parser.add_argument(
+            "--handlers",
+            action="append",
+            default=[],
+            help="Scan these modules into a bus of the consumer's own instead of "
+            "using the project's bus (repeatable).",
+        )
+        parser.add_argument(
+            "--max-messages", type=int, default=None, help="Stop after N."
+        )
+        parser.add_argument(
+            "--max-attempts", type=int, default=3, help="Tries per message."
+        )
+        parser.add_argument(
+            "--idle-timeout", type=float, default=1.0, help=argparse.SUPPRESS
+        )
+
+    def handle(
+        self,
+        *args: Any,
+        queue: str,
+        types: list[str],
+        handlers: list[str],
+        max_messages: int | None,
+        max_attempts: int,
+        idle_timeout: float,
+        **options: Any,
+    ) -> None:
+        from messagebus_django.transports.kombu import BrokerConsumer
+
+        bus: AsyncMessageBus | None = None
+        if handlers:
+            bus = AsyncMessageBus()
+            try:
+                bus.scan(*handlers)
+            except (ImportError, ValueError) as exc:
+                raise CommandError(f"--handlers: {exc}") from exc
+        consumer = Consumer(queue, bus=bus, max_attempts=max_attempts)
+        known = event_types()
+        if not types:
+            types = sorted(
+                name for name, cls in known.items() if consumer.bus.has_handler(cls)
+            )
+        unknown = [t for t in types if t not in known]
+        if unknown:
+            raise CommandError(f"Unknown message types: {', '.join(unknown)}")
+        if not types:
+            raise CommandError("No event type to consume: pass --type or --handlers.")
+        try:
+            broker = BrokerConsumer(consumer, types=types)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+
+        def report(outcome: Outcome) -> None:
+            line = f"{outcome.status}: {outcome.type or '?'}"
+            if outcome.reason:
+                line += f" ({outcome.reason})"
+            self.stdout.write(line)
+
+        self.stdout.write(f"Consuming {', '.join(types)} from {queue!r}.")
+        with stop_on_signals() as stop:
+            stats = broker.run(
+                should_stop=stop.is_set,
+                idle_timeout=idle_timeout,
+                max_messages=max_messages,
+                on_outcome=report,
+            )
+        self.stdout.write(
+            f"Consumer stopped: applied {stats.applied}, duplicate {stats.duplicate}, "
+            f"dead {stats.dead}."
+        )

@@ -1,0 +1,57 @@
+"""``manage.py messagebus_purge``: retention for the message store and the inbox."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import timedelta
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Q
+from django.utils import timezone
+
+from messagebus_django.conf import conf
+from messagebus_django.models import InboxMessage, StoredMessage
+
+
+class Command(BaseCommand):
+    help = (
+        "Delete stored messages and inbox records older than --older-than days. "
+        "Pending outbox messages are never deleted; dead ones only with --include-dead."
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--older-than", type=float, required=True, metavar="DAYS")
+        parser.add_argument("--include-dead", action="store_true")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Count, delete nothing."
+        )
+
+    def handle(
+        self,
+        *args: Any,
+        older_than: float,
+        include_dead: bool,
+        dry_run: bool,
+        **options: Any,
+    ) -> None:
+        if older_than < 0:
+            raise CommandError("--older-than must not be negative.")
+        cutoff = timezone.now() - timedelta(days=older_than)
+        using = conf.DATABASE
+        done = Q(published=False) | Q(published_at__isnull=False)
+        if include_dead:
+            done |= Q(dead=True)
+        stored = StoredMessage.objects.using(using).filter(done, created_at__lt=cutoff)
+        inbox = InboxMessage.objects.using(using).filter(received_at__lt=cutoff)
+        if dry_run:
+            self.stdout.write(
+                f"Would delete {stored.count()} stored messages and {inbox.count()} "
+                "inbox records."
+            )
+            return
+        stored_count, _ = stored.delete()
+        inbox_count, _ = inbox.delete()
+        self.stdout.write(
+            f"Deleted {stored_count} stored messages and {inbox_count} inbox records."
+        )

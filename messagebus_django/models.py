@@ -1,0 +1,104 @@
+"""The message store (with the outbox's delivery state) and the inbox."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.db import models
+from django.db.models import Q
+
+__all__ = ["InboxMessage", "OutboxMessage", "StoredMessage"]
+
+
+class StoredMessage(models.Model):
+    """Every message a unit of work handled, written in the command's transaction.
+
+    Published events (``metadata.published``) carry their delivery state: the
+    relay sends the ones without ``published_at`` and not ``dead``.
+    """
+
+    class Kind(models.TextChoices):
+        COMMAND = "command"
+        EVENT = "event"
+
+    id = models.UUIDField(primary_key=True, help_text="The message_id.")
+    type = models.CharField(max_length=255, help_text="<name>_v<schema_version>")
+    name = models.CharField(max_length=255)
+    schema_version = models.PositiveIntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    payload = models.JSONField()
+    headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+    stored_at = models.DateTimeField(auto_now_add=True)
+
+    published = models.BooleanField(
+        default=False, help_text="Whether the message goes to the event stream."
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    dead = models.BooleanField(
+        default=False, help_text="Given up after too many failed attempts."
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = "stored message"
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at", "created_at"],
+                name="messagebus_outbox_pending",
+                condition=Q(published=True, published_at__isnull=True, dead=False),
+            ),
+            models.Index(fields=["type", "created_at"], name="messagebus_store_type"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.id}"
+
+    @property
+    def state(self) -> str:
+        if not self.published:
+            return "stored"
+        if self.dead:
+            return "dead"
+        if self.published_at is not None:
+            return "sent"
+        return "pending"
+
+
+class OutboxManager(models.Manager["OutboxMessage"]):
+    def get_queryset(self) -> models.QuerySet[OutboxMessage]:
+        return super().get_queryset().filter(published=True)
+
+
+class OutboxMessage(StoredMessage):
+    """The published events: what the relay sends to the broker."""
+
+    objects: ClassVar[OutboxManager] = OutboxManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = "outbox message"
+
+
+class InboxMessage(models.Model):
+    """A message a consumer has applied; a redelivery of it is acknowledged unapplied."""
+
+    consumer = models.CharField(max_length=255, help_text="The consumer's queue.")
+    message_id = models.UUIDField()
+    type = models.CharField(max_length=255)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-received_at", "id"]
+        verbose_name = "inbox message"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consumer", "message_id"], name="messagebus_inbox_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer}: {self.type} {self.message_id}"

@@ -1,0 +1,167 @@
+"""The outbox relay: sends the published events, in creation order, once.
+
+Right after a command commits, its published events are sent (robust
+``on_commit``); whatever could not be sent is swept by
+``manage.py messagebus_relay``. Each pass locks the rows it sends
+(``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL), so several relays can
+run at once without sending a message twice. SQLite has no row locks: there a
+relay's IMMEDIATE transaction takes the database's write lock, so relays take
+turns. A relay killed between sending and recording it sends the message again
+on the next pass: delivery is at least once, and consumers deduplicate on the
+message id (the inbox).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .conf import conf
+from .transports import Envelope, Transport, TransportUnavailable, get_transport
+
+if TYPE_CHECKING:
+    from .models import StoredMessage
+
+__all__ = ["OutboxRelay", "RelayReport", "relay_after_commit"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RelayReport:
+    """What one pass did."""
+
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+    unavailable: bool = False
+    """The broker could not be reached; the pass stopped early."""
+
+    def __iadd__(self, other: RelayReport) -> RelayReport:
+        self.sent += other.sent
+        self.failed += other.failed
+        self.dead += other.dead
+        self.unavailable = self.unavailable or other.unavailable
+        return self
+
+
+class OutboxRelay:
+    """Sends pending outbox rows through a transport."""
+
+    def __init__(
+        self,
+        transport: Transport | None = None,
+        *,
+        using: str | None = None,
+        batch_size: int = 100,
+        max_attempts: int | None = None,
+        backoff: tuple[float, float] | None = None,
+    ) -> None:
+        found = transport if transport is not None else get_transport()
+        if found is None:
+            raise ValueError(
+                "No transport: set MESSAGEBUS_BROKER_URL or MESSAGEBUS_TRANSPORT"
+            )
+        self.transport = found
+        self.using = using or conf.DATABASE
+        self.batch_size = batch_size
+        self.max_attempts = max_attempts or conf.RELAY_MAX_ATTEMPTS
+        self.backoff = backoff or conf.RELAY_BACKOFF
+
+    def delay(self, attempts: int) -> timedelta:
+        """How long to wait after the ``attempts``-th failed attempt."""
+        first, longest = self.backoff
+        return timedelta(seconds=min(first * 2 ** max(attempts - 1, 0), longest))
+
+    def relay_once(self, ids: Iterable[UUID] | None = None) -> RelayReport:
+        """Send one batch of due messages (or only ``ids``); one transaction."""
+        from .models import StoredMessage
+
+        report = RelayReport()
+        now = timezone.now()
+        with transaction.atomic(using=self.using):
+            pending = StoredMessage.objects.using(self.using).filter(
+                published=True, published_at__isnull=True, dead=False
+            )
+            if ids is not None:
+                pending = pending.filter(pk__in=list(ids))
+            else:
+                pending = pending.filter(
+                    Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+                )
+            rows = list(
+                pending.select_for_update(skip_locked=True).order_by(
+                    "created_at", "id"
+                )[: self.batch_size]
+            )
+            for row in rows:
+                envelope = Envelope(
+                    id=row.id,
+                    type=row.type,
+                    created_at=row.created_at,
+                    payload=row.payload,
+                    headers=row.headers,
+                )
+                try:
+                    self.transport.send(envelope)
+                except TransportUnavailable as exc:
+                    # Not the message's fault: no attempt counted, stop here.
+                    logger.warning(
+                        "Broker unavailable, %s stays in the outbox: %s", row, exc
+                    )
+                    report.unavailable = True
+                    break
+                except Exception as exc:
+                    self._record_failure(row, exc, now)
+                    report.dead += row.dead
+                    report.failed += not row.dead
+                    continue
+                row.attempts += 1
+                row.published_at = timezone.now()
+                row.save(using=self.using, update_fields=["attempts", "published_at"])
+                report.sent += 1
+        return report
+
+    def _record_failure(
+        self, row: StoredMessage, exc: Exception, now: datetime
+    ) -> None:
+        row.attempts += 1
+        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if row.attempts >= self.max_attempts:
+            row.dead = True
+            logger.error("%s is dead after %d attempts: %s", row, row.attempts, exc)
+        else:
+            row.next_attempt_at = now + self.delay(row.attempts)
+            logger.warning("%s was refused (attempt %d): %s", row, row.attempts, exc)
+        row.save(
+            using=self.using,
+            update_fields=["attempts", "last_error", "dead", "next_attempt_at"],
+        )
+
+    def relay_pending(self) -> RelayReport:
+        """Send batches until nothing is due or the broker is unavailable."""
+        total = RelayReport()
+        while True:
+            report = self.relay_once()
+            total += report
+            if report.unavailable or report.sent + report.failed + report.dead == 0:
+                return total
+
+
+def relay_after_commit(ids: list[UUID], using: str) -> None:
+    """Send a committed command's published events now; never raise."""
+    try:
+        transport = get_transport()
+        if transport is None:
+            return
+        OutboxRelay(transport, using=using).relay_once(ids)
+    except Exception:
+        logger.exception("Relaying after commit failed; the relay command will retry")

@@ -1,0 +1,232 @@
+"""A RabbitMQ transport on kombu: a durable topic exchange, persistent
+messages, publisher confirms. The routing key is the message type
+(``<name>_v<version>``), so consumers bind queues to the types they want.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.db import close_old_connections
+from kombu.connection import Connection
+from kombu.entity import Exchange, Queue, binding
+from kombu.exceptions import OperationalError
+from kombu.messaging import Producer
+
+from ..conf import conf
+from . import Envelope, Transport, TransportUnavailable
+
+if TYPE_CHECKING:
+    from kombu.message import Message as KombuMessage
+
+    from ..consumer import Consumer, Outcome
+
+__all__ = ["BrokerConsumer", "KombuTransport", "dead_letter_exchange", "topic_exchange"]
+
+logger = logging.getLogger(__name__)
+
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (OperationalError, OSError)
+
+
+def topic_exchange(name: str) -> Exchange:
+    return Exchange(name, type="topic", durable=True)
+
+
+def dead_letter_exchange(name: str) -> Exchange:
+    """Where consumers put what they cannot apply, routed by queue name."""
+    return Exchange(f"{name}.dead", type="direct", durable=True)
+
+
+class KombuTransport(Transport):
+    """Publishes to ``MESSAGEBUS_EXCHANGE`` on ``MESSAGEBUS_BROKER_URL``."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        exchange: str | None = None,
+        connect_timeout: float = 5.0,
+    ) -> None:
+        url = url or conf.BROKER_URL
+        if not url:
+            raise ValueError("KombuTransport needs MESSAGEBUS_BROKER_URL (or url=...)")
+        self.url = url
+        self.exchange = topic_exchange(exchange or conf.EXCHANGE)
+        self.connect_timeout = connect_timeout
+        self._lock = threading.Lock()
+        self._connection: Connection | None = None
+        self._producer: Producer | None = None
+        self.retry_after = 10.0
+        """Seconds to treat the broker as down after a failed connection, so
+        requests relaying after commit do not each wait for a timeout."""
+        self._down_until = 0.0
+
+    def _ensure_producer(self) -> Producer:
+        if self._producer is None:
+            connection = Connection(
+                self.url,
+                connect_timeout=self.connect_timeout,
+                transport_options={"confirm_publish": True},
+            )
+            connection.ensure_connection(max_retries=1)
+            channel = connection.channel()
+            self.exchange(channel).declare()
+            self._connection = connection
+            self._producer = Producer(channel, exchange=self.exchange)
+        return self._producer
+
+    def send(self, envelope: Envelope) -> None:
+        headers: dict[str, Any] = {"message_type": envelope.type, **envelope.headers}
+        with self._lock:
+            if time.monotonic() < self._down_until:
+                raise TransportUnavailable("the broker was unreachable moments ago")
+            try:
+                producer = self._ensure_producer()
+                producer.publish(
+                    envelope.body(),
+                    routing_key=envelope.type,
+                    content_type="application/json",
+                    content_encoding="utf-8",
+                    delivery_mode=2,
+                    message_id=str(envelope.id),
+                    headers=headers,
+                    retry=False,
+                )
+            except CONNECTION_ERRORS as exc:
+                self._reset()
+                self._down_until = time.monotonic() + self.retry_after
+                raise TransportUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+    def _reset(self) -> None:
+        connection, self._connection, self._producer = self._connection, None, None
+        if connection is not None:
+            with contextlib.suppress(Exception):  # closing a broken connection
+                connection.release()
+
+    def close(self) -> None:
+        with self._lock:
+            self._reset()
+
+
+@dataclass
+class ConsumerStats:
+    applied: int = 0
+    duplicate: int = 0
+    dead: int = 0
+
+    def count(self, outcome: Outcome) -> None:
+        setattr(self, outcome.status, getattr(self, outcome.status) + 1)
+
+
+class BrokerConsumer:
+    """Runs a :class:`~messagebus_django.consumer.Consumer` on a RabbitMQ queue.
+
+    The queue (durable) is bound to the topic exchange for the given message
+    types. Each delivery is acknowledged only after its transaction commits;
+    a poison one is first republished to ``<exchange>.dead`` (routing key: the
+    queue's name, bound to the queue ``<queue>.dead``) with the reason in the
+    ``x-dead-reason`` header.
+    """
+
+    def __init__(
+        self,
+        consumer: Consumer,
+        *,
+        types: Sequence[str],
+        url: str | None = None,
+        exchange: str | None = None,
+        prefetch: int = 10,
+    ) -> None:
+        url = url or conf.BROKER_URL
+        if not url:
+            raise ValueError("BrokerConsumer needs MESSAGEBUS_BROKER_URL (or url=...)")
+        self.consumer = consumer
+        self.url = url
+        self.exchange = topic_exchange(exchange or conf.EXCHANGE)
+        self.dead_exchange = dead_letter_exchange(exchange or conf.EXCHANGE)
+        self.types = list(types)
+        self.prefetch = prefetch
+        self.stats = ConsumerStats()
+
+    def queues(self) -> tuple[Queue, Queue]:
+        name = self.consumer.name
+        queue = Queue(
+            name,
+            bindings=[binding(self.exchange, routing_key=t) for t in self.types],
+            durable=True,
+        )
+        dead = Queue(f"{name}.dead", self.dead_exchange, routing_key=name, durable=True)
+        return queue, dead
+
+    def run(
+        self,
+        *,
+        should_stop: Callable[[], bool],
+        idle_timeout: float = 1.0,
+        max_messages: int | None = None,
+        on_outcome: Callable[[Outcome], None] | None = None,
+    ) -> ConsumerStats:
+        """Consume until ``should_stop()`` or ``max_messages`` deliveries."""
+        handled = 0
+        with Connection(
+            self.url, transport_options={"confirm_publish": True}
+        ) as connection:
+            channel = connection.channel()
+            queue, dead = self.queues()
+            self.exchange(channel).declare()
+            self.dead_exchange(channel).declare()
+            queue(channel).declare()
+            dead(channel).declare()
+            producer = Producer(channel)
+
+            def on_message(message: KombuMessage) -> None:
+                nonlocal handled
+                close_old_connections()
+                outcome = self.consumer.process(message.body)
+                if outcome.status == "dead":
+                    headers = dict(message.headers or {})
+                    headers.update(
+                        {
+                            "x-dead-reason": outcome.reason[:1000],
+                            "x-dead-queue": self.consumer.name,
+                        }
+                    )
+                    producer.publish(
+                        message.body,
+                        exchange=self.dead_exchange,
+                        routing_key=self.consumer.name,
+                        headers=headers,
+                        content_type=message.content_type or "application/octet-stream",
+                        content_encoding=message.content_encoding or "binary",
+                        delivery_mode=2,
+                        retry=True,
+                    )
+                    logger.error(
+                        "%s: dead-lettered a delivery: %s",
+                        self.consumer.name,
+                        outcome.reason,
+                    )
+                message.ack()
+                self.stats.count(outcome)
+                handled += 1
+                if on_outcome is not None:
+                    on_outcome(outcome)
+
+            with connection.Consumer(
+                queue, on_message=on_message, no_ack=False
+            ) as consumer:
+                consumer.qos(prefetch_count=self.prefetch)
+                while not should_stop():
+                    if max_messages is not None and handled >= max_messages:
+                        break
+                    try:
+                        connection.drain_events(timeout=idle_timeout)
+                    except TimeoutError:
+                        continue
+        return self.stats

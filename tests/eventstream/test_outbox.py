@@ -1,0 +1,322 @@
+"""The message store and outbox, written in the command's transaction."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+from django.utils import timezone
+
+from books.domain.messages import BookRegistered, RegisterBook
+from books.service.repositories import BookRepositoryError
+from messagebus_django import Err, Ok, dispatch
+from messagebus_django.models import InboxMessage, OutboxMessage, StoredMessage
+from messagebus_django.relay import OutboxRelay, relay_after_commit
+from messagebus_django.transports import (
+    Envelope,
+    InMemoryTransport,
+    Transport,
+    reset_transport,
+)
+from tests.django.commands import Boom, ScratchUnitOfWork, WriteBooks, make_bus
+
+pytestmark = pytest.mark.django_db
+
+
+def register(
+    isbn: str = "0-321-12521-5", title: str = "Domain Driven Design"
+) -> RegisterBook:
+    return RegisterBook(isbn=isbn, title=title, author="Eric Evans")
+
+
+def test_every_handled_message_is_stored_in_order(
+    memory_transport: InMemoryTransport,
+) -> None:
+    cmd = register()
+    dispatch(cmd)
+    rows = list(StoredMessage.objects.order_by("created_at"))
+    assert [(r.type, r.kind, r.published) for r in rows] == [
+        ("register_book_v1", "command", False),
+        ("book_registered_v1", "event", True),
+    ]
+    assert rows[0].id == cmd.message_id
+    assert rows[0].payload == {
+        "id": str(cmd.id),
+        "isbn": "9780321125217",
+        "title": "Domain Driven Design",
+        "author": "Eric Evans",
+    }
+    assert list(OutboxMessage.objects.values_list("type", flat=True)) == [
+        "book_registered_v1"
+    ]
+
+
+def test_a_rolled_back_command_leaves_nothing(
+    memory_transport: InMemoryTransport,
+) -> None:
+    with pytest.raises(Boom):
+        dispatch(
+            WriteBooks(titles=["a"], fail="event"),
+            bus=make_bus(),
+            uow=ScratchUnitOfWork(),
+        )
+    dispatch(register())
+    assert dispatch(register(title="Same ISBN")) == Err(
+        BookRepositoryError.integrity_error
+    )
+    assert list(
+        StoredMessage.objects.values_list("type", flat=True).order_by("created_at")
+    ) == [
+        "register_book_v1",
+        "book_registered_v1",
+    ]
+
+
+@override_settings(MESSAGEBUS_STORE_MESSAGES=False)
+def test_the_store_can_be_turned_off(memory_transport: InMemoryTransport) -> None:
+    assert dispatch(register()) == Ok(...)
+    assert StoredMessage.objects.count() == 0
+
+
+def test_published_events_are_sent_after_commit_once(
+    memory_transport: InMemoryTransport,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        cmd = register()
+        dispatch(cmd)
+        assert memory_transport.sent == []  # not before the commit
+    [envelope] = memory_transport.sent
+    event = StoredMessage.objects.get(type="book_registered_v1")
+    assert envelope.id == event.id
+    assert envelope.type == "book_registered_v1"
+    body = json.loads(envelope.body())
+    assert body == {
+        "id": str(event.id),
+        "created_at": event.created_at.isoformat(),
+        "type": "book_registered_v1",
+        "payload": {
+            "id": str(cmd.id),
+            "isbn": "9780321125217",
+            "title": "Domain Driven Design",
+            "author": "Eric Evans",
+        },
+    }
+    # The wire form round-trips to the event.
+    assert BookRegistered.model_validate(body["payload"]) == BookRegistered(
+        id=cmd.id,
+        isbn="9780321125217",
+        title="Domain Driven Design",
+        author="Eric Evans",
+    )
+    event.refresh_from_db()
+    assert (event.state, event.attempts) == ("sent", 1)
+    # A sweep finds nothing left to send.
+    assert OutboxRelay().relay_once().sent == 0
+    assert len(memory_transport.sent) == 1
+
+
+@override_settings(MESSAGEBUS_RELAY_ON_COMMIT=False)
+def test_relay_on_commit_can_be_turned_off(
+    memory_transport: InMemoryTransport,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch(register())
+    assert memory_transport.sent == []
+    assert OutboxRelay().relay_pending().sent == 1
+    assert len(memory_transport.sent) == 1
+
+
+def test_broker_down_at_commit_the_command_succeeds_and_the_relay_delivers_later(
+    memory_transport: InMemoryTransport,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    memory_transport.available = False
+    with django_capture_on_commit_callbacks(execute=True):
+        assert dispatch(register()) == Ok(...)
+    pending = OutboxMessage.objects.get()
+    assert (pending.state, pending.attempts) == (
+        "pending",
+        0,
+    )  # an outage is no attempt
+    report = OutboxRelay().relay_pending()
+    assert (report.sent, report.unavailable) == (0, True)
+    memory_transport.available = True
+    assert OutboxRelay().relay_pending().sent == 1
+    assert [e.id for e in memory_transport.sent] == [pending.id]
+
+
+def test_relay_sends_in_creation_order(memory_transport: InMemoryTransport) -> None:
+    with override_settings(MESSAGEBUS_RELAY_ON_COMMIT=False):
+        isbns = ["9780321125217", "9781492052203", "9780134757599", "9781617294549"]
+        for number, isbn in enumerate(isbns):
+            dispatch(register(isbn=isbn, title=f"Book {number}"))
+    report = OutboxRelay(batch_size=3).relay_pending()
+    assert report.sent == 4
+    titles = [e.payload["title"] for e in memory_transport.sent]
+    assert titles == ["Book 0", "Book 1", "Book 2", "Book 3"]
+
+
+def test_refused_messages_back_off_then_die(
+    memory_transport: InMemoryTransport,
+) -> None:
+    with override_settings(MESSAGEBUS_RELAY_ON_COMMIT=False):
+        dispatch(register())
+    memory_transport.refuse["book_registered_v1"] = "too large"
+    relay = OutboxRelay(max_attempts=3, backoff=(10, 15))
+    assert relay.relay_once().failed == 1
+    row = OutboxMessage.objects.get()
+    assert (row.attempts, row.last_error, row.dead) == (
+        1,
+        "ValueError: too large",
+        False,
+    )
+    assert row.next_attempt_at is not None
+    assert (
+        timedelta(seconds=9)
+        < row.next_attempt_at - timezone.now()
+        <= timedelta(seconds=10)
+    )
+    assert relay.relay_once().failed == 0  # not due yet
+    OutboxMessage.objects.update(next_attempt_at=timezone.now())
+    assert relay.relay_once().failed == 1
+    row.refresh_from_db()
+    assert (
+        timedelta(seconds=14)
+        < row.next_attempt_at - timezone.now()
+        <= timedelta(seconds=15)
+    )
+    OutboxMessage.objects.update(next_attempt_at=timezone.now())
+    assert relay.relay_once().dead == 1
+    row.refresh_from_db()
+    assert (row.state, row.attempts) == ("dead", 3)
+    assert relay.relay_pending().sent == 0
+    assert memory_transport.sent == []
+
+
+def test_backoff_doubles_up_to_the_longest() -> None:
+    relay = OutboxRelay(InMemoryTransport(), backoff=(2, 10))
+    assert [relay.delay(n).total_seconds() for n in (1, 2, 3, 4)] == [2, 4, 8, 10]
+
+
+def test_relay_needs_a_transport() -> None:
+    with override_settings(MESSAGEBUS_TRANSPORT=None, MESSAGEBUS_BROKER_URL=None):
+        reset_transport()
+        with pytest.raises(ValueError, match="MESSAGEBUS_BROKER_URL"):
+            OutboxRelay()
+
+
+def test_relay_after_commit_never_raises(
+    memory_transport: InMemoryTransport, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken(Transport):
+        def send(self, envelope: Envelope) -> None:
+            raise AssertionError("unexpected")
+
+    with override_settings(MESSAGEBUS_RELAY_ON_COMMIT=False):
+        dispatch(register())
+    ids = list(OutboxMessage.objects.values_list("id", flat=True))
+    from messagebus_django import transports
+
+    transports._transport = Broken()
+    try:
+        relay_after_commit(ids, "default")
+    finally:
+        transports.reset_transport()
+    # A refusal is recorded on the row; the caller's request never sees it.
+    assert OutboxMessage.objects.get().attempts == 1
+
+
+class RecordingTransport(Transport):
+    def __init__(self) -> None:
+        self.sent: list[Envelope] = []
+        self.lock = threading.Lock()
+
+    def send(self, envelope: Envelope) -> None:
+        with self.lock:
+            self.sent.append(envelope)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_relays_racing_send_every_message_once() -> None:
+    with override_settings(MESSAGEBUS_RELAY_ON_COMMIT=False):
+        for number in range(30):
+            dispatch(register(isbn=_isbn(number), title=f"Book {number}"))
+    transport = RecordingTransport()
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run_relay() -> None:
+        try:
+            barrier.wait()
+            OutboxRelay(transport, batch_size=4).relay_pending()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run_relay) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    ids = [e.id for e in transport.sent]
+    assert len(ids) == 30
+    assert len(set(ids)) == 30
+    assert OutboxMessage.objects.filter(published_at__isnull=True).count() == 0
+
+
+class KilledAfterSending(BaseException):
+    """Stands for the process dying between the send and the UPDATE."""
+
+
+def test_a_relay_killed_after_sending_sends_again_and_the_inbox_applies_once(
+    memory_transport: InMemoryTransport,
+) -> None:
+    from messagebus_django.consumer import Consumer
+
+    with override_settings(MESSAGEBUS_RELAY_ON_COMMIT=False):
+        dispatch(register())
+
+    class DiesAfterSend(InMemoryTransport):
+        def send(self, envelope: Envelope) -> None:
+            super().send(envelope)
+            raise KilledAfterSending
+
+    dying = DiesAfterSend()
+    with pytest.raises(KilledAfterSending):
+        # A BaseException-like death: the relay's transaction rolls back.
+        OutboxRelay(dying).relay_once()
+    assert OutboxMessage.objects.get().state == "pending"
+    OutboxRelay(memory_transport).relay_once()
+    deliveries = [*dying.sent, *memory_transport.sent]
+    assert len(deliveries) == 2
+    assert deliveries[0].id == deliveries[1].id
+
+    applied: list[Any] = []
+    from messagebus_django import AsyncMessageBus
+
+    async def apply(event: BookRegistered, uow: Any) -> None:
+        applied.append(event.message_id)
+
+    bus = AsyncMessageBus()
+    bus.add_listener(BookRegistered, apply)
+    consumer = Consumer("search-index", bus=bus)
+    outcomes = [consumer.process(envelope.body()).status for envelope in deliveries]
+    assert outcomes == ["applied", "duplicate"]
+    assert applied == [deliveries[0].id]
+    assert InboxMessage.objects.filter(consumer="search-index").count() == 1
+
+
+def _isbn(number: int) -> str:
+    body = f"978{number:09d}"
+    total = sum(int(c) * (3 if i % 2 else 1) for i, c in enumerate(body))
+    return body + str((10 - total % 10) % 10)
