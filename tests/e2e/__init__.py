@@ -1,0 +1,3 @@
+"""End-to-end tests: the bookstore served for real, driven by a real browser."""
+
+from __future__ import annotations
