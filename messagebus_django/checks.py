@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from django.apps import AppConfig, apps
@@ -26,7 +26,7 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
 from .conf import conf
-from .core import GenericCommand
+from .introspection import command_classes
 
 __all__ = ["check_commands_have_handlers", "check_database", "check_settings"]
 
@@ -169,26 +169,6 @@ def check_database(
     return messages
 
 
-def _command_classes(
-    app_configs: Sequence[AppConfig],
-) -> Iterator[type[GenericCommand[Any]]]:
-    app_names = tuple(config.name for config in app_configs if config.name != PREFIX)
-    stack: list[type[Any]] = list(GenericCommand.__subclasses__())
-    seen: set[type[Any]] = set()
-    while stack:
-        cls = stack.pop()
-        if cls in seen:
-            continue
-        seen.add(cls)
-        stack.extend(cls.__subclasses__())
-        generic = getattr(cls, "__pydantic_generic_metadata__", {})
-        if generic.get("origin") is not None:
-            continue  # GenericCommand[Metadata] and other parametrisations
-        module = cls.__module__
-        if any(module == name or module.startswith(name + ".") for name in app_names):
-            yield cls
-
-
 @register(Tags.compatibility)
 def check_commands_have_handlers(
     *,
@@ -216,8 +196,6 @@ def check_commands_have_handlers(
             obj=cls,
             id=f"{PREFIX}.W002",
         )
-        for cls in sorted(
-            _command_classes(configs), key=lambda c: (c.__module__, c.__qualname__)
-        )
+        for cls in command_classes(configs)
         if not bus.has_handler(cls)
     ]

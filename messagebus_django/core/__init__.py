@@ -32,6 +32,7 @@ from .registry import (
     ConfigurationError,
     MissingDependencyError,
     MissingHandlerError,
+    Registration,
     async_listen,
     listened_type,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "MissingHandlerError",
     "Model",
     "Ok",
+    "Registration",
     "Result",
     "TMetadata",
     "TransactionError",

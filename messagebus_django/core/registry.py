@@ -6,7 +6,8 @@ import importlib
 import inspect
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar, cast
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar, cast
 
 import venusian
 
@@ -18,6 +19,7 @@ __all__ = [
     "ConfigurationError",
     "MissingDependencyError",
     "MissingHandlerError",
+    "Registration",
     "async_listen",
 ]
 
@@ -159,6 +161,61 @@ class _Hook:
         return await self.callback(message, transaction, **kwargs)
 
 
+@dataclass(frozen=True)
+class Registration:
+    """One handler registered for one message type, as the bus reports it.
+
+    See :meth:`AsyncMessageBus.registrations`.
+    """
+
+    message_type: type[Message[Any]]
+    """The command or event class the handler listens to."""
+    kind: Literal["command", "event"]
+    """Whether ``message_type`` is a command or an event."""
+    handler: AsyncMessageHandler
+    """The registered handler itself."""
+    qualified_name: str
+    """Where the handler is defined: ``"module:qualname"``."""
+    is_async: bool
+    """Whether calling the handler gives an awaitable, as the bus expects."""
+    required: tuple[str, ...]
+    """Names of the dependencies the handler needs, in parameter order."""
+    optional: tuple[str, ...]
+    """Names of the dependencies it takes when given (a parameter with a default)."""
+
+    @property
+    def dependencies(self) -> tuple[str, ...]:
+        """Every dependency name, required first; optional ones end with ``?``."""
+        return (*self.required, *(f"{name}?" for name in self.optional))
+
+
+def _qualified_name(handler: Callable[..., Any]) -> str:
+    module = getattr(handler, "__module__", None) or "?"
+    name = getattr(handler, "__qualname__", None) or type(handler).__qualname__
+    return f"{module}:{name}"
+
+
+def _is_async(handler: Callable[..., Any]) -> bool:
+    # An object whose __call__ is an ``async def`` is awaited like a function.
+    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
+        type(handler).__call__
+    )
+
+
+def _registration(
+    msg_type: type[Message[Any]], kind: Literal["command", "event"], hook: _Hook
+) -> Registration:
+    return Registration(
+        message_type=msg_type,
+        kind=kind,
+        handler=hook.callback,
+        qualified_name=_qualified_name(hook.callback),
+        is_async=_is_async(hook.callback),
+        required=hook.required,
+        optional=hook.optional,
+    )
+
+
 class _Dependencies:
     """The dependencies of one ``handle`` call, instantiated on first use."""
 
@@ -262,6 +319,24 @@ class AsyncMessageBus:
         if msg_type in self.commands_registry:
             return [self.commands_registry[msg_type].callback]
         return [hook.callback for hook in self.events_registry.get(msg_type, [])]
+
+    def registrations(self) -> list[Registration]:
+        """Every registered handler and the message type it listens to.
+
+        Commands first, then events, each in registration order; the handlers
+        of one event in the order they run. A snapshot: registering more
+        handlers later does not change the returned list.
+        """
+        found = [
+            _registration(msg_type, "command", hook)
+            for msg_type, hook in self.commands_registry.items()
+        ]
+        found.extend(
+            _registration(msg_type, "event", hook)
+            for msg_type, hooks in self.events_registry.items()
+            for hook in hooks
+        )
+        return found
 
     def scan(self, *mods: str) -> None:
         """Register the ``@async_listen`` handlers of modules, packages recursively.

@@ -151,7 +151,8 @@ class AsyncUnitOfWorkTransaction(Generic[TRepositories]):
             )
         await self.uow.commit()
         self.status = TransactionStatus.committed
-        await self.uow.run_after_commit(self._after_commit)
+        if self._listeners or self.uow.messagestore.stream_buffer:
+            await self.uow.run_after_commit(self._after_commit)
 
     async def _after_commit(self) -> None:
         await self.uow.messagestore.publish_eventstream()

@@ -1,0 +1,1 @@
+"""``manage.py messagebus_handlers`` and ``manage.py messagebus_schema``."""
