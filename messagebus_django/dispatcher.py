@@ -11,12 +11,14 @@ request's command runs on that request's own sync thread. See DESIGN.md.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, TypeVar
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.utils.module_loading import import_string
 
+from . import bridge
 from .bus import get_bus
 from .conf import conf
 from .core import AsyncMessageBus, Err, GenericCommand, Message
@@ -81,7 +83,7 @@ def handle_in_transaction(
     dependencies: dict[str, Any],
 ) -> Any:
     """Run the handlers inside the caller's open ``atomic`` block and settle it."""
-    result = async_to_sync(_handle)(bus, message, uow, dependencies)
+    result = bridge.run(_handle, bus, message, uow, dependencies)
     uow.end()
     return result
 
@@ -100,6 +102,15 @@ async def adispatch(
     under ASGI), so the handlers' ORM calls all share one transaction. A
     cancelled request rolls the command back.
     """
-    return await sync_to_async(dispatch)(
-        command, durable=durable, uow=uow, bus=bus, **dependencies
-    )
+    cancel = bridge.Cancellation()
+    token = bridge.cancellation.set(cancel)
+    try:
+        return await sync_to_async(dispatch)(
+            command, durable=durable, uow=uow, bus=bus, **dependencies
+        )
+    except asyncio.CancelledError:
+        # The sync thread goes on: cancel its handlers so the command rolls back.
+        cancel.cancel()
+        raise
+    finally:
+        bridge.cancellation.reset(token)

@@ -7,9 +7,9 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, get_type_hints
 
-from asgiref.sync import async_to_sync
 from django.db import transaction
 
+from . import bridge
 from .conf import conf
 from .core import AsyncAbstractRepository, AsyncAbstractUnitOfWork
 from .outbox import DjangoMessageStore
@@ -124,5 +124,5 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
 
 def _as_sync(func: Callable[[], Any]) -> Callable[[], Any]:
     if inspect.iscoroutinefunction(func):
-        return async_to_sync(func)
+        return functools.partial(bridge.run, func)
     return func

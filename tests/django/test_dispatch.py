@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -247,24 +249,23 @@ class WriteThenWait(Command):
 @pytest.mark.django_db(transaction=True)
 def test_a_cancelled_adispatch_rolls_back() -> None:
     """Pitfall 5: the client went away while the command was running."""
-    started: list[asyncio.Event] = []
+    started = threading.Event()
 
     async def write_then_wait(
         cmd: WriteThenWait, uow: AsyncUnitOfWorkTransaction[Any]
     ) -> None:
         await Book.objects.acreate(isbn="9780321125217", title="t", author="a")
-        started[0].set()
+        started.set()
         await asyncio.sleep(30)
 
     bus = make_bus()
     bus.add_listener(WriteThenWait, write_then_wait)
 
     async def cancel_midway() -> bool:
-        started.append(asyncio.Event())
         task = asyncio.ensure_future(
             adispatch(WriteThenWait(), bus=bus, uow=ScratchUnitOfWork())
         )
-        await started[0].wait()
+        await asyncio.to_thread(started.wait, 10)
         task.cancel()
         try:
             await task
@@ -272,5 +273,7 @@ def test_a_cancelled_adispatch_rolls_back() -> None:
             return True
         return False  # pragma: no cover
 
+    began = time.monotonic()
     assert async_to_sync(cancel_midway)() is True
+    assert time.monotonic() - began < 10  # the handler was cancelled, not awaited
     assert Book.objects.count() == 0
