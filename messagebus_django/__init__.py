@@ -46,6 +46,7 @@ from .core import (
     UnwrapError,
     async_listen,
     message_type_name,
+    sync_listen,
     uuid7,
 )
 
@@ -120,5 +121,6 @@ __all__ = [
     "dispatch",
     "get_bus",
     "message_type_name",
+    "sync_listen",
     "uuid7",
 ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from .bus import get_bus
 from .conf import conf
-from .core import AsyncMessageBus, GenericEvent, Message, message_type_name
+from .core import AsyncMessageBus, GenericEvent, Message, Metadata, message_type_name
 from .dispatcher import handle_in_transaction, unit_of_work_class
 from .outbox import DjangoMessageStore
 
@@ -34,15 +34,21 @@ __all__ = ["Consumer", "Outcome", "event_types"]
 logger = logging.getLogger(__name__)
 
 
-def event_types(
-    classes: Iterable[type[Message[Any]]] | None = None,
-) -> dict[str, type[Message[Any]]]:
-    """``{"<name>_v<version>": EventClass}`` for every event class imported so far."""
-    if classes is None:
-        classes = _imported_event_classes()
+def event_types(bus: AsyncMessageBus | None = None) -> dict[str, type[Message[Any]]]:
+    """``{"<name>_v<version>": EventClass}``: the installed apps' events and ``bus``'s."""
+    from django.apps import apps
+
+    from .introspection import message_classes
+
+    classes: list[type[Message[Any]]] = list(
+        message_classes(apps.get_app_configs(), GenericEvent)
+    )
+    if bus is not None:
+        classes += [r.message_type for r in bus.registrations() if r.kind == "event"]
     found: dict[str, type[Message[Any]]] = {}
     for cls in classes:
-        found.setdefault(message_type_name(cls), cls)
+        if isinstance(cls.model_fields["metadata"].default, Metadata):
+            found.setdefault(message_type_name(cls), cls)
     return found
 
 
@@ -70,7 +76,7 @@ class Consumer:
     ) -> None:
         self.name = name
         self.bus = bus if bus is not None else get_bus()
-        self.types = types if types is not None else event_types()
+        self.types = types if types is not None else event_types(self.bus)
         self.max_attempts = max_attempts
         self.retry_delay = retry_delay
         self.sleep = sleep
@@ -162,15 +168,3 @@ class Consumer:
                 return False
             handle_in_transaction(self.bus, event, uow, {})
         return True
-
-
-def _imported_event_classes() -> list[type[Message[Any]]]:
-    stack: list[type[Any]] = list(GenericEvent.__subclasses__())
-    found: list[type[Message[Any]]] = []
-    while stack:
-        cls = stack.pop(0)
-        stack.extend(cls.__subclasses__())
-        default = cls.model_fields["metadata"].default
-        if getattr(default, "name", None) and cls not in found:
-            found.append(cls)
-    return found

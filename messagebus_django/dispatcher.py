@@ -21,7 +21,7 @@ from django.utils.module_loading import import_string
 from . import bridge
 from .bus import get_bus
 from .conf import conf
-from .core import AsyncMessageBus, Err, GenericCommand, Message
+from .core import AsyncMessageBus, Err, GenericCommand, Message, run_without_loop
 from .unit_of_work import DjangoUnitOfWork
 
 __all__ = ["adispatch", "dispatch", "handle_in_transaction", "unit_of_work_class"]
@@ -83,7 +83,11 @@ def handle_in_transaction(
     dependencies: dict[str, Any],
 ) -> Any:
     """Run the handlers inside the caller's open ``atomic`` block and settle it."""
-    result = bridge.run(_handle, bus, message, uow, dependencies)
+    if bus.all_sync:
+        # No event loop, no thread hop: the sync handlers run right here.
+        result = run_without_loop(_handle(bus, message, uow, dependencies))
+    else:
+        result = bridge.run(_handle, bus, message, uow, dependencies)
     uow.end()
     return result
 

@@ -35,6 +35,8 @@ from .registry import (
     Registration,
     async_listen,
     listened_type,
+    run_without_loop,
+    sync_listen,
 )
 from .repository import (
     AsyncAbstractMessageStoreRepository,
@@ -86,5 +88,7 @@ __all__ = [
     "async_listen",
     "listened_type",
     "message_type_name",
+    "run_without_loop",
+    "sync_listen",
     "uuid7",
 ]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from asyncio import events as asyncio_events
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, cast
 
 import venusian
+from asgiref.sync import sync_to_async
 
 from .messages import GenericCommand, GenericEvent, Message
 from .unit_of_work import AsyncAbstractUnitOfWork, AsyncUnitOfWorkTransaction
@@ -21,12 +23,18 @@ __all__ = [
     "MissingHandlerError",
     "Registration",
     "async_listen",
+    "run_without_loop",
+    "sync_listen",
 ]
 
 VENUSIAN_CATEGORY = "messagebus_django"
 
 AsyncMessageHandler = Callable[..., Awaitable[Any]]
+MessageHandler = Callable[..., Any]
+"""An ``async def`` handler or a plain ``def`` one (:func:`sync_listen`)."""
 THandler = TypeVar("THandler", bound=AsyncMessageHandler)
+TSyncHandler = TypeVar("TSyncHandler", bound=Callable[..., Any])
+TResult = TypeVar("TResult")
 
 
 class ConfigurationError(RuntimeError):
@@ -52,13 +60,35 @@ def async_listen(wrapped: THandler) -> THandler:
             f"@async_listen needs an 'async def' function, got {_describe(wrapped)}"
         )
 
+    _attach(wrapped)
+    return wrapped
+
+
+def sync_listen(wrapped: TSyncHandler) -> TSyncHandler:
+    """Mark a plain ``def`` as the handler of the message type of its first parameter.
+
+    Sync handlers use the sync ORM. On a bus whose handlers are all sync,
+    :func:`~messagebus_django.dispatch` runs a command on the caller's thread
+    with no event loop at all; next to async handlers, a sync handler runs
+    through ``sync_to_async`` (thread-sensitive), on the thread that holds the
+    transaction.
+    """
+    if _is_async(wrapped) or not callable(wrapped):
+        raise ConfigurationError(
+            f"@sync_listen needs a plain 'def' function, got {_describe(wrapped)}"
+        )
+    _attach(wrapped)
+    return wrapped
+
+
+def _attach(wrapped: Callable[..., Any]) -> None:
     def callback(scanner: venusian.Scanner, name: str, ob: Any) -> None:
         found = getattr(scanner, "messagebus", None)
         if isinstance(found, _ScanResults):
             found.append(wrapped)
 
-    venusian.attach(wrapped, callback, category=VENUSIAN_CATEGORY)
-    return wrapped
+    # depth=2: the module that applied the decorator (past _attach and it).
+    venusian.attach(wrapped, callback, category=VENUSIAN_CATEGORY, depth=2)
 
 
 def listened_type(handler: AsyncMessageHandler) -> type[Message[Any]]:
@@ -121,10 +151,11 @@ class _ScanResults(list[AsyncMessageHandler]):
 class _Hook:
     """A registered handler and the dependencies it asks for by name."""
 
-    __slots__ = ("callback", "optional", "required")
+    __slots__ = ("callback", "is_async", "optional", "required")
 
-    def __init__(self, callback: AsyncMessageHandler) -> None:
+    def __init__(self, callback: MessageHandler) -> None:
         self.callback = callback
+        self.is_async = _is_async(callback)
         # *args / **kwargs name no dependency.
         parameters = [
             p
@@ -145,7 +176,9 @@ class _Hook:
         resolve: _Dependencies,
     ) -> Any:
         if not (self.required or self.optional):
-            return await self.callback(message, transaction)
+            if self.is_async:
+                return await self.callback(message, transaction)
+            return await _call_sync(self.callback, message, transaction)
         kwargs: dict[str, Any] = {}
         for name in self.required:
             if not resolve.has(name):
@@ -158,7 +191,39 @@ class _Hook:
         for name in self.optional:
             if resolve.has(name):
                 kwargs[name] = resolve.get(name)
-        return await self.callback(message, transaction, **kwargs)
+        if self.is_async:
+            return await self.callback(message, transaction, **kwargs)
+        return await _call_sync(self.callback, message, transaction, **kwargs)
+
+
+async def _call_sync(callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call a sync handler from :meth:`AsyncMessageBus.handle`.
+
+    Driven without an event loop (see :func:`run_without_loop`), it is called
+    directly; under a running loop, through ``sync_to_async`` so that it runs
+    where the loop's sync work goes (the thread holding the transaction).
+    """
+    if asyncio_events._get_running_loop() is None:
+        return callback(*args, **kwargs)
+    return await sync_to_async(callback, thread_sensitive=True)(*args, **kwargs)
+
+
+def run_without_loop(awaitable: Coroutine[Any, Any, TResult]) -> TResult:
+    """Run a coroutine that never waits, synchronously, with no event loop.
+
+    This is how a bus whose handlers are all sync handles a command with no
+    loop and no thread hop. A coroutine that does wait (on I/O, a sleep, a
+    future) is closed and a ``RuntimeError`` is raised.
+    """
+    try:
+        awaitable.send(None)
+    except StopIteration as done:
+        return cast(TResult, done.value)
+    awaitable.close()
+    raise RuntimeError(
+        "A coroutine waited while the bus ran without an event loop (all handlers "
+        "are sync): dependency hooks and message stores must not await I/O there"
+    )
 
 
 @dataclass(frozen=True)
@@ -257,11 +322,13 @@ class AsyncMessageBus:
         self.dependencies: dict[str, Callable[[], Any]] = dict(dependencies)
         self.commands_registry: dict[type[Message[Any]], _Hook] = {}
         self.events_registry: dict[type[Message[Any]], list[_Hook]] = {}
+        self._all_sync: bool | None = None
 
     def add_listener(
-        self, msg_type: type[Message[Any]], callback: AsyncMessageHandler
+        self, msg_type: type[Message[Any]], callback: MessageHandler
     ) -> None:
         """Register ``callback`` for ``msg_type``; registering it again is a no-op."""
+        self._all_sync = None
         if not (isinstance(msg_type, type) and issubclass(msg_type, Message)):
             raise ConfigurationError(
                 f"{msg_type!r} is not a command or event class "
@@ -290,9 +357,10 @@ class AsyncMessageBus:
             )
 
     def remove_listener(
-        self, msg_type: type[Message[Any]], callback: AsyncMessageHandler
+        self, msg_type: type[Message[Any]], callback: MessageHandler
     ) -> None:
         """Unregister ``callback`` for ``msg_type``."""
+        self._all_sync = None
         if issubclass(msg_type, GenericCommand):
             current = self.commands_registry.get(msg_type)
             if current is not None and _same_handler(current.callback, callback):
@@ -310,11 +378,21 @@ class AsyncMessageBus:
             f"{_describe(callback)} is not registered for {msg_type.__qualname__}"
         )
 
+    @property
+    def all_sync(self) -> bool:
+        """Whether every registered handler is a plain ``def`` (and there is one)."""
+        if self._all_sync is None:
+            hooks = [*self.commands_registry.values()]
+            for event_hooks in self.events_registry.values():
+                hooks.extend(event_hooks)
+            self._all_sync = bool(hooks) and not any(hook.is_async for hook in hooks)
+        return self._all_sync
+
     def has_handler(self, msg_type: type[Message[Any]]) -> bool:
         """Whether a handler is registered for ``msg_type``."""
         return msg_type in self.commands_registry or msg_type in self.events_registry
 
-    def handlers_of(self, msg_type: type[Message[Any]]) -> list[AsyncMessageHandler]:
+    def handlers_of(self, msg_type: type[Message[Any]]) -> list[MessageHandler]:
         """The handlers registered for ``msg_type``, in the order they run."""
         if msg_type in self.commands_registry:
             return [self.commands_registry[msg_type].callback]
@@ -392,9 +470,9 @@ class AsyncMessageBus:
             elif isinstance(current, GenericCommand):
                 raise MissingHandlerError(
                     f"No handler is registered for the command "
-                    f"{msg_type.__module__}.{msg_type.__qualname__}: decorate an "
-                    f"'async def' whose first parameter is annotated with it with "
-                    f"@async_listen, and scan its module (bus.scan(...))"
+                    f"{msg_type.__module__}.{msg_type.__qualname__}: decorate a "
+                    f"handler whose first parameter is annotated with it with @async_listen "
+                    f"(or @sync_listen), and scan its module (bus.scan(...))"
                 )
             else:
                 for hook in self.events_registry.get(msg_type, ()):

@@ -69,7 +69,7 @@ class Command(BaseCommand):
             except (ImportError, ValueError) as exc:
                 raise CommandError(f"--handlers: {exc}") from exc
         consumer = Consumer(queue, bus=bus, max_attempts=max_attempts)
-        known = event_types()
+        known = event_types(consumer.bus)
         if not types:
             types = sorted(
                 name for name, cls in known.items() if consumer.bus.has_handler(cls)
