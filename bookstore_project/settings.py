@@ -39,6 +39,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # X-Request-ID -> the correlation id of the commands a request dispatches.
+    "messagebus_django.middleware.CorrelationIdMiddleware",
 ]
 
 ROOT_URLCONF = "bookstore_project.urls"
@@ -93,3 +95,25 @@ BOOKS_LIBRARIANS = ["librarians@bookstore.example"]
 # messagebus_django: see the README's "Settings".
 MESSAGEBUS_UNIT_OF_WORK = "books.unit_of_work.BooksUnitOfWork"
 MESSAGEBUS_DEPENDENCIES = {"notifier": "books.notifications.EmailNotifier"}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"messagebus": {"()": "messagebus_django.log.MessageContextFilter"}},
+    "formatters": {
+        "traced": {
+            "format": "%(levelname)s %(name)s [%(correlation_id)s %(message_type)s] %(message)s"
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["messagebus"],
+            "formatter": "traced",
+        }
+    },
+    "loggers": {
+        "messagebus_django": {"handlers": ["console"], "level": "INFO"},
+        "books": {"handlers": ["console"], "level": "INFO"},
+    },
+}

@@ -15,10 +15,11 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
+from uuid import UUID
 
 from django.db import IntegrityError, close_old_connections, connections, transaction
 from pydantic import ValidationError
@@ -81,8 +82,15 @@ class Consumer:
         self.retry_delay = retry_delay
         self.sleep = sleep
 
-    def process(self, body: bytes | str) -> Outcome:
-        """Decode, validate and apply one delivery; never raises for bad input."""
+    def process(
+        self, body: bytes | str, headers: Mapping[str, Any] | None = None
+    ) -> Outcome:
+        """Decode, validate and apply one delivery; never raises for bad input.
+
+        ``headers`` are the broker's: the producer's ``correlation_id`` and
+        ``causation_id`` are restored on the event, so what its handlers raise
+        stays in the same trace.
+        """
         try:
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -117,6 +125,7 @@ class Consumer:
                 for error in exc.errors()
             )
             return Outcome("dead", f"invalid payload: {problems}", type_name)
+        _restore_tracing(event, headers or {})
         return self.apply_with_retries(event, type_name)
 
     def apply_with_retries(self, event: Message[Any], type_name: str) -> Outcome:
@@ -168,3 +177,14 @@ class Consumer:
                 return False
             handle_in_transaction(self.bus, event, uow, {})
         return True
+
+
+def _restore_tracing(event: Message[Any], headers: Mapping[str, Any]) -> None:
+    ids: dict[str, UUID] = {}
+    for name in ("correlation_id", "causation_id"):
+        try:
+            ids[name] = UUID(str(headers[name]))
+        except (KeyError, ValueError):
+            continue
+    if ids:
+        event.metadata = event.metadata.model_copy(update=ids)

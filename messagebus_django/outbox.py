@@ -12,7 +12,7 @@ from .core import (
     message_type_name,
 )
 
-__all__ = ["DjangoMessageStore", "envelope_fields"]
+__all__ = ["DjangoMessageStore", "envelope_fields", "tracing_headers"]
 
 _EXCLUDED = {"message_id", "created_at", "metadata"}
 
@@ -29,7 +29,19 @@ def envelope_fields(message: Message[Any]) -> dict[str, Any]:
         "payload": message.model_dump(mode="json", exclude=_EXCLUDED),
         "created_at": message.created_at,
         "published": metadata.published,
+        "headers": tracing_headers(message),
     }
+
+
+def tracing_headers(message: Message[Any]) -> dict[str, str]:
+    """The message's tracing ids, as the relay sends them in broker headers."""
+    metadata = message.metadata
+    headers = {}
+    if metadata.correlation_id is not None:
+        headers["correlation_id"] = str(metadata.correlation_id)
+    if metadata.causation_id is not None:
+        headers["causation_id"] = str(metadata.causation_id)
+    return headers
 
 
 class DjangoMessageStore(AsyncAbstractMessageStoreRepository):

@@ -33,6 +33,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "messagebus_django.middleware.CorrelationIdMiddleware",
 ]
 ROOT_URLCONF = "bookstore_project.urls"
 TEMPLATES = [

@@ -80,6 +80,10 @@ class Metadata(BaseModel):
     """Version of the payload's schema; bump it on incompatible changes."""
     published: bool = False
     """Whether the message leaves the process through the event stream."""
+    correlation_id: UUID | None = None
+    """The same for a command and every message it causes (set by the bus)."""
+    causation_id: UUID | None = None
+    """The id of the message whose handling raised this one (set by the bus)."""
 
 
 TMetadata = TypeVar("TMetadata", bound=Metadata)
@@ -116,16 +120,24 @@ class Message(BaseModel, Generic[TMetadata]):
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{key}={value!r}" for key, value in _content(self).items())
+        fields = ", ".join(
+            f"{key}={value!r}"
+            for key, value in self.__dict__.items()
+            if key not in ("message_id", "created_at", "metadata")
+        )
         return f"{type(self).__name__}({fields})"
 
 
 def _content(message: Message[Any]) -> dict[str, Any]:
-    return {
+    content = {
         key: value
         for key, value in message.__dict__.items()
-        if key not in ("message_id", "created_at")
+        if key not in ("message_id", "created_at", "metadata")
     }
+    metadata = message.metadata
+    # Tracing ids differ between runs, like message ids: not content.
+    content["metadata"] = (metadata.name, metadata.schema_version, metadata.published)
+    return content
 
 
 def message_type_name(message: Message[Any] | type[Message[Any]]) -> str:

@@ -6,7 +6,7 @@ import importlib
 import inspect
 from asyncio import events as asyncio_events
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, cast
 
@@ -14,6 +14,7 @@ import venusian
 from asgiref.sync import sync_to_async
 
 from .messages import GenericCommand, GenericEvent, Message
+from .tracing import current_message, stamp_cause, stamp_root
 from .unit_of_work import AsyncAbstractUnitOfWork, AsyncUnitOfWorkTransaction
 
 __all__ = [
@@ -456,28 +457,42 @@ class AsyncMessageBus:
         messagestore = uow.messagestore
         resolve = _Dependencies(self.dependencies, transient_dependencies, transaction)
         result: Any = None
+        stamp_root(message)
         queue: deque[Message[Any]] = deque((message,))
         first = True
         while queue:
             current = queue.popleft()
             msg_type = type(current)
-            command_hook = self.commands_registry.get(msg_type)
-            if command_hook is not None:
-                returned = await command_hook(current, transaction, resolve)
-                if first:
-                    result = returned
-                queue.extend(uow.collect_new_events())
-            elif isinstance(current, GenericCommand):
-                raise MissingHandlerError(
-                    f"No handler is registered for the command "
-                    f"{msg_type.__module__}.{msg_type.__qualname__}: decorate a "
-                    f"handler whose first parameter is annotated with it with @async_listen "
-                    f"(or @sync_listen), and scan its module (bus.scan(...))"
-                )
-            else:
-                for hook in self.events_registry.get(msg_type, ()):
-                    await hook(current, transaction, resolve)
-                    queue.extend(uow.collect_new_events())
-            await messagestore.add(current)
+            token = current_message.set(current)
+            try:
+                command_hook = self.commands_registry.get(msg_type)
+                if command_hook is not None:
+                    returned = await command_hook(current, transaction, resolve)
+                    if first:
+                        result = returned
+                    _enqueue(queue, uow.collect_new_events(), current)
+                elif isinstance(current, GenericCommand):
+                    raise MissingHandlerError(
+                        f"No handler is registered for the command "
+                        f"{msg_type.__module__}.{msg_type.__qualname__}: decorate a "
+                        f"handler whose first parameter is annotated with it with "
+                        f"@async_listen (or @sync_listen), and scan its module "
+                        f"(bus.scan(...))"
+                    )
+                else:
+                    for hook in self.events_registry.get(msg_type, ()):
+                        await hook(current, transaction, resolve)
+                        _enqueue(queue, uow.collect_new_events(), current)
+                await messagestore.add(current)
+            finally:
+                current_message.reset(token)
             first = False
         return result
+
+
+def _enqueue(
+    queue: deque[Message[Any]], raised: Iterator[Message[Any]], cause: Message[Any]
+) -> None:
+    for message in raised:
+        stamp_cause(message, cause)
+        queue.append(message)

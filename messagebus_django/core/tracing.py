@@ -1,0 +1,51 @@
+"""Tracing: which request a message belongs to, and which message caused it.
+
+Every message's metadata carries a ``correlation_id`` (the same for a command
+and everything it causes, usually the incoming request's id) and a
+``causation_id`` (the id of the message whose handling raised it). The bus
+fills them in; :data:`correlation_id` is the current request's id (set by
+``CorrelationIdMiddleware``), and :data:`current_message` the message being
+handled, for log records.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from typing import Any
+from uuid import UUID
+
+from .messages import Message
+
+__all__ = ["correlation_id", "current_message", "stamp_cause", "stamp_root"]
+
+correlation_id: contextvars.ContextVar[UUID | None] = contextvars.ContextVar(
+    "messagebus_correlation_id", default=None
+)
+"""The correlation id of the work in progress (the request's, under the middleware)."""
+
+current_message: contextvars.ContextVar[Message[Any] | None] = contextvars.ContextVar(
+    "messagebus_current_message", default=None
+)
+"""The message whose handlers are running."""
+
+
+def stamp_root(message: Message[Any]) -> None:
+    """Give the first message of a ``handle`` its correlation id if it has none."""
+    metadata = message.metadata
+    if metadata.correlation_id is None:
+        message.metadata = metadata.model_copy(
+            update={"correlation_id": correlation_id.get() or message.message_id}
+        )
+
+
+def stamp_cause(message: Message[Any], cause: Message[Any]) -> None:
+    """``message`` was raised while ``cause`` was handled: inherit its correlation."""
+    metadata = message.metadata
+    if metadata.causation_id is None or metadata.correlation_id is None:
+        message.metadata = metadata.model_copy(
+            update={
+                "correlation_id": metadata.correlation_id
+                or cause.metadata.correlation_id,
+                "causation_id": metadata.causation_id or cause.message_id,
+            }
+        )

@@ -1,0 +1,139 @@
+"""Tracing across the request, the outbox, the broker headers and the consumer."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
+
+from books.domain.messages import BookRegistered, RegisterBook
+from messagebus_django import AsyncMessageBus, AsyncUnitOfWorkTransaction, dispatch
+from messagebus_django.consumer import Consumer
+from messagebus_django.log import MessageContextFilter
+from messagebus_django.models import StoredMessage
+from messagebus_django.relay import OutboxRelay
+from messagebus_django.transports import InMemoryTransport
+
+pytestmark = pytest.mark.django_db
+
+REQUEST_ID = "01900000-0000-7000-8000-0000000000aa"
+
+
+@pytest.fixture
+def librarian(django_user_model: Any) -> Client:
+    user = django_user_model.objects.create_user("librarian", password="pw")
+    user.user_permissions.add(Permission.objects.get(codename="add_book"))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def stored_headers() -> dict[str, dict[str, str]]:
+    return {row.type: row.headers for row in StoredMessage.objects.all()}
+
+
+def test_the_request_id_becomes_the_correlation_id_of_everything(
+    librarian: Client,
+) -> None:
+    response = librarian.post(
+        "/api/books",
+        data=json.dumps({"isbn": "0-321-12521-5", "title": "DDD", "author": "Evans"}),
+        content_type="application/json",
+        headers={"X-Request-ID": REQUEST_ID},
+    )
+    assert response.status_code == 201
+    assert response.headers["X-Request-ID"] == REQUEST_ID
+    headers = stored_headers()
+    assert headers["register_book_v1"] == {"correlation_id": REQUEST_ID}
+    command_id = str(StoredMessage.objects.get(type="register_book_v1").id)
+    assert headers["book_registered_v1"] == {
+        "correlation_id": REQUEST_ID,
+        "causation_id": command_id,
+    }
+
+
+@pytest.mark.parametrize("given", [None, "not-a-uuid"])
+def test_a_missing_or_bad_request_id_starts_a_new_trace(
+    librarian: Client, given: str | None
+) -> None:
+    extra = {"headers": {"X-Request-ID": given}} if given else {}
+    response = librarian.get("/", **extra)  # type: ignore[arg-type]
+    returned = UUID(response.headers["X-Request-ID"])
+    assert returned.version == 7
+
+
+def test_the_relay_sends_the_ids_and_the_consumer_restores_them(
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    command = RegisterBook(isbn="0-321-12521-5", title="DDD", author="Evans")
+    dispatch(command)
+    transport = InMemoryTransport()
+    OutboxRelay(transport).relay_pending()
+    [envelope] = transport.sent
+    assert envelope.headers == {
+        "correlation_id": str(command.message_id),
+        "causation_id": str(command.message_id),
+    }
+
+    seen: list[BookRegistered] = []
+
+    async def remember(
+        event: BookRegistered, uow: AsyncUnitOfWorkTransaction[Any]
+    ) -> None:
+        seen.append(event)
+
+    bus = AsyncMessageBus()
+    bus.add_listener(BookRegistered, remember)
+    Consumer("trace", bus=bus).process(envelope.body(), envelope.headers)
+    assert seen[0].metadata.correlation_id == command.message_id
+    assert seen[0].metadata.causation_id == command.message_id
+
+
+def test_log_records_of_a_dispatch_carry_the_ids(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    logger = logging.getLogger("tests.tracing")
+
+    async def log_it(
+        event: BookRegistered, uow: AsyncUnitOfWorkTransaction[Any]
+    ) -> None:
+        logger.warning("registered %s", event.title)
+
+    from messagebus_django import get_bus
+
+    bus = get_bus()
+    bus.add_listener(BookRegistered, log_it)
+    caplog.handler.addFilter(MessageContextFilter())
+    command = RegisterBook(isbn="0-321-12521-5", title="DDD", author="Evans")
+    try:
+        dispatch(command)
+    finally:
+        bus.remove_listener(BookRegistered, log_it)
+        caplog.handler.removeFilter(caplog.handler.filters[-1])
+    [record] = [r for r in caplog.records if r.name == "tests.tracing"]
+    assert record.correlation_id == str(command.message_id)  # type: ignore[attr-defined]
+    assert record.causation_id == str(command.message_id)  # type: ignore[attr-defined]
+    assert record.message_type == "book_registered_v1"  # type: ignore[attr-defined]
+
+
+def test_log_records_outside_a_dispatch() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "m", None, None)
+    assert MessageContextFilter().filter(record)
+    assert (record.correlation_id, record.message_id) == ("-", "-")  # type: ignore[attr-defined]
+
+
+def test_the_middleware_under_asgi() -> None:
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    async def get() -> Any:
+        return await AsyncClient().get("/", headers={"X-Request-ID": REQUEST_ID})
+
+    response = async_to_sync(get)()
+    assert response.headers["X-Request-ID"] == REQUEST_ID
