@@ -40,6 +40,9 @@ system checks in :mod:`messagebus_django.checks`.
 ``MESSAGEBUS_RELAY_BACKOFF``
     ``(first, longest)`` seconds between attempts; the wait doubles each time.
     Default: ``(2.0, 600.0)``.
+``MESSAGEBUS_METRICS``
+    Collect Prometheus metrics when ``prometheus-client`` is installed (the
+    ``prometheus`` extra). Default: ``True``.
 ``MESSAGEBUS_CORRELATION_HEADER``
     The request header ``CorrelationIdMiddleware`` reads the correlation id
     from, and writes back on the response. Default: ``"X-Request-ID"``.
@@ -119,6 +122,11 @@ class Settings:
     def RELAY_BACKOFF(self) -> tuple[float, float]:
         first, longest = getattr(settings, "MESSAGEBUS_RELAY_BACKOFF", (2.0, 600.0))
         return float(first), float(longest)
+
+    @property
+    def METRICS(self) -> bool:
+        value: bool = getattr(settings, "MESSAGEBUS_METRICS", True)
+        return value
 
     @property
     def CORRELATION_HEADER(self) -> str:

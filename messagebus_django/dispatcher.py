@@ -18,10 +18,17 @@ from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.utils.module_loading import import_string
 
-from . import bridge
+from . import bridge, metrics
 from .bus import get_bus
 from .conf import conf
-from .core import AsyncMessageBus, Err, GenericCommand, Message, run_without_loop
+from .core import (
+    AsyncMessageBus,
+    Err,
+    GenericCommand,
+    Message,
+    message_type_name,
+    run_without_loop,
+)
 from .unit_of_work import DjangoUnitOfWork
 
 __all__ = ["adispatch", "dispatch", "handle_in_transaction", "unit_of_work_class"]
@@ -72,8 +79,17 @@ def dispatch(
     """
     the_bus = bus if bus is not None else get_bus()
     the_uow = uow if uow is not None else unit_of_work_class()()
-    with transaction.atomic(using=the_uow.using, durable=durable):
-        return handle_in_transaction(the_bus, command, the_uow, dependencies)
+    if not metrics.enabled():
+        with transaction.atomic(using=the_uow.using, durable=durable):
+            return handle_in_transaction(the_bus, command, the_uow, dependencies)
+    with metrics.observe_dispatch(message_type_name(command)) as report:
+        with transaction.atomic(using=the_uow.using, durable=durable):
+            result = handle_in_transaction(the_bus, command, the_uow, dependencies)
+        report(
+            "rolled_back" if the_uow.rollback_requested else "committed",
+            [message_type_name(message) for message in the_uow.handled_messages()],
+        )
+        return result
 
 
 def handle_in_transaction(

@@ -56,6 +56,8 @@ class DjangoMessageStore(AsyncAbstractMessageStoreRepository):
     def __init__(self) -> None:
         super().__init__()
         self.pending: list[Message[Any]] = []
+        self.written: list[Message[Any]] = []
+        """The messages of the last :meth:`write`."""
         self.skip: set[UUID] = set()
         """Ids not to record: a consumed message is already someone's."""
 
@@ -72,6 +74,7 @@ class DjangoMessageStore(AsyncAbstractMessageStoreRepository):
         from .models import StoredMessage
 
         pending, self.pending = self.pending, []
+        self.written = pending
         if not pending:
             return []
         rows = [StoredMessage(**envelope_fields(message)) for message in pending]

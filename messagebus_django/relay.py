@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from . import metrics
 from .conf import conf
 from .transports import Envelope, Transport, TransportUnavailable, get_transport
 
@@ -86,6 +87,9 @@ class OutboxRelay:
         from .models import StoredMessage
 
         report = RelayReport()
+        sent: list[tuple[str, datetime, datetime]] = []
+        failed: list[str] = []
+        dead: list[str] = []
         now = timezone.now()
         with transaction.atomic(using=self.using):
             pending = StoredMessage.objects.using(self.using).filter(
@@ -123,11 +127,20 @@ class OutboxRelay:
                     self._record_failure(row, exc, now)
                     report.dead += row.dead
                     report.failed += not row.dead
+                    (dead if row.dead else failed).append(row.type)
                     continue
                 row.attempts += 1
                 row.published_at = timezone.now()
                 row.save(using=self.using, update_fields=["attempts", "published_at"])
                 report.sent += 1
+                sent.append((row.type, row.created_at, row.published_at))
+        if metrics.enabled():
+            backlog = (
+                StoredMessage.objects.using(self.using)
+                .filter(published=True, published_at__isnull=True, dead=False)
+                .count()
+            )
+            metrics.observe_relay(sent, failed, dead, backlog)
         return report
 
     def _record_failure(

@@ -11,7 +11,7 @@ from django.db import transaction
 
 from . import bridge
 from .conf import conf
-from .core import AsyncAbstractRepository, AsyncAbstractUnitOfWork
+from .core import AsyncAbstractRepository, AsyncAbstractUnitOfWork, Message
 from .outbox import DjangoMessageStore
 
 __all__ = ["DjangoUnitOfWork"]
@@ -95,6 +95,11 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
         idempotent and safe to fail.
         """
         self.after_commit.append(func)
+
+    def handled_messages(self) -> list[Message[Any]]:
+        """The messages the committed unit of work recorded (with the message store)."""
+        store = self.messagestore
+        return list(store.written) if isinstance(store, DjangoMessageStore) else []
 
     def end(self) -> None:
         """Settle how the ``atomic`` block ends, on its thread, inside it.

@@ -1,0 +1,175 @@
+"""Prometheus metrics (the ``prometheus`` extra), and their absence."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.test import RequestFactory, override_settings
+from prometheus_client import REGISTRY
+
+from books.domain.messages import RegisterBook
+from messagebus_django import dispatch, metrics
+from messagebus_django.relay import OutboxRelay
+from messagebus_django.transports import InMemoryTransport
+from tests.django.commands import Boom, ScratchUnitOfWork, WriteBooks, make_bus
+
+pytestmark = pytest.mark.django_db
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def register(isbn: str = "0-321-12521-5") -> RegisterBook:
+    return RegisterBook(isbn=isbn, title="Domain Driven Design", author="Eric Evans")
+
+
+def test_dispatch_outcomes_and_handled_messages_are_counted() -> None:
+    committed = sample(
+        "messagebus_dispatches_total", command="register_book_v1", outcome="committed"
+    )
+    rolled_back = sample(
+        "messagebus_dispatches_total", command="register_book_v1", outcome="rolled_back"
+    )
+    handled = sample("messagebus_messages_handled_total", type="book_registered_v1")
+    timed = sample("messagebus_dispatch_seconds_count", command="register_book_v1")
+    dispatch(register())
+    dispatch(register())  # a duplicate ISBN: an Err, rolled back
+    assert (
+        sample(
+            "messagebus_dispatches_total",
+            command="register_book_v1",
+            outcome="committed",
+        )
+        == committed + 1
+    )
+    assert (
+        sample(
+            "messagebus_dispatches_total",
+            command="register_book_v1",
+            outcome="rolled_back",
+        )
+        == rolled_back + 1
+    )
+    assert (
+        sample("messagebus_messages_handled_total", type="book_registered_v1")
+        == handled + 1
+    )
+    assert (
+        sample("messagebus_dispatch_seconds_count", command="register_book_v1")
+        == timed + 2
+    )
+
+
+def test_a_failed_dispatch_is_counted() -> None:
+    failed = sample(
+        "messagebus_dispatches_total", command="write_books_v1", outcome="failed"
+    )
+    with pytest.raises(Boom):
+        dispatch(
+            WriteBooks(titles=["a"], fail="command"),
+            bus=make_bus(),
+            uow=ScratchUnitOfWork(),
+        )
+    assert (
+        sample(
+            "messagebus_dispatches_total", command="write_books_v1", outcome="failed"
+        )
+        == failed + 1
+    )
+
+
+@override_settings(MESSAGEBUS_RELAY_ON_COMMIT=False)
+def test_the_relay_counts_sent_messages_lag_and_backlog() -> None:
+    dispatch(register())
+    dispatch(register("9781492052203"))
+    sent = sample("messagebus_relay_sent_total", type="book_registered_v1")
+    lags = sample("messagebus_relay_lag_seconds_count")
+    transport = InMemoryTransport()
+    transport.refuse["book_registered_v1"] = "no"
+    OutboxRelay(transport, max_attempts=1).relay_once()
+    assert sample("messagebus_relay_dead_total", type="book_registered_v1") >= 2
+    assert sample("messagebus_outbox_backlog") == 0
+    dispatch(register("9780134757599"))
+    assert sample("messagebus_outbox_backlog") == 0  # only a relay pass updates it
+    OutboxRelay(InMemoryTransport(), batch_size=0).relay_once()
+    assert sample("messagebus_outbox_backlog") == 1
+    OutboxRelay(InMemoryTransport()).relay_once()
+    assert sample("messagebus_relay_sent_total", type="book_registered_v1") == sent + 1
+    assert sample("messagebus_relay_lag_seconds_count") == lags + 1
+    assert sample("messagebus_outbox_backlog") == 0
+
+
+def test_refusals_are_counted() -> None:
+    with override_settings(MESSAGEBUS_RELAY_ON_COMMIT=False):
+        dispatch(register())
+    failures = sample("messagebus_relay_failures_total", type="book_registered_v1")
+    transport = InMemoryTransport()
+    transport.refuse["book_registered_v1"] = "no"
+    OutboxRelay(transport, max_attempts=5).relay_once()
+    assert (
+        sample("messagebus_relay_failures_total", type="book_registered_v1")
+        == failures + 1
+    )
+
+
+def test_the_metrics_view() -> None:
+    dispatch(register())
+    response = metrics.metrics_view(RequestFactory().get("/metrics"))
+    assert response.status_code == 200
+    assert b"messagebus_dispatches_total" in response.content
+
+
+@override_settings(MESSAGEBUS_METRICS=False)
+def test_metrics_can_be_turned_off() -> None:
+    before = sample(
+        "messagebus_dispatches_total", command="register_book_v1", outcome="committed"
+    )
+    dispatch(register())
+    assert not metrics.enabled()
+    assert (
+        sample(
+            "messagebus_dispatches_total",
+            command="register_book_v1",
+            outcome="committed",
+        )
+        == before
+    )
+    assert metrics.metrics_view(RequestFactory().get("/metrics")).status_code == 404
+
+
+@pytest.fixture
+def without_the_extra(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    metrics._metrics.cache_clear()
+    monkeypatch.setitem(sys.modules, "prometheus_client", None)
+    yield
+    monkeypatch.undo()
+    metrics._metrics.cache_clear()
+
+
+def test_without_the_extra_everything_works(without_the_extra: Any) -> None:
+    assert not metrics.enabled()
+    dispatch(register())
+    dispatch(register("9781492052203"))
+    # Inside the test's transaction nothing commits: both wait for the relay.
+    assert OutboxRelay(InMemoryTransport()).relay_pending().sent == 2
+    assert metrics.metrics_view(RequestFactory().get("/metrics")).status_code == 404
+
+
+def test_importing_the_package_does_not_import_prometheus() -> None:
+    code = (
+        "import sys, messagebus_django.metrics, messagebus_django.dispatcher;"
+        "print('prometheus_client' in sys.modules)"
+    )
+    env_code = (
+        "import os, django; os.environ['DJANGO_SETTINGS_MODULE']='tests.settings';"
+        "django.setup();" + code
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", env_code], capture_output=True, text=True, check=True
+    )
+    assert output.stdout.strip() == "False"
