@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+BROKER_URL ?=
 
 .PHONY: help install run test test-pg lint format migrate superuser bench clean
 
@@ -39,8 +40,11 @@ test: lint
 	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
 	$(BIN)/coverage report
 
+# The suite on PostgreSQL; the RabbitMQ tests run too when BROKER_URL is set
+# (.ci/run sets it).
 test-pg: $(STAMP)
-	DATABASE_URL=$(PG_URL) $(BIN)/coverage run -m pytest $(PYTEST_ARGS)
+	$(BIN)/coverage erase
+	DATABASE_URL=$(PG_URL) BROKER_URL=$(BROKER_URL) $(BIN)/coverage run -m pytest $(PYTEST_ARGS)
 	$(BIN)/coverage report
 
 migrate: $(STAMP)

@@ -95,6 +95,9 @@ BOOKS_LIBRARIANS = ["librarians@bookstore.example"]
 # messagebus_django: see the README's "Settings".
 MESSAGEBUS_UNIT_OF_WORK = "books.unit_of_work.BooksUnitOfWork"
 MESSAGEBUS_DEPENDENCIES = {"notifier": "books.notifications.EmailNotifier"}
+# The event stream's broker, e.g. amqp://guest:guest@127.0.0.1:5672// ; without
+# one, published events wait in the outbox (see the admin's "Outbox messages").
+MESSAGEBUS_BROKER_URL = os.environ.get("BROKER_URL") or None
 
 LOGGING = {
     "version": 1,
