@@ -8,7 +8,10 @@
 ``messagebus_django.E005``   ``MESSAGEBUS_DEPENDENCIES`` is not a dict of importable factories
 ``messagebus_django.E006``   ``MESSAGEBUS_DATABASE`` is not in ``DATABASES``
 ``messagebus_django.E007``   ``ATOMIC_REQUESTS`` is on for the bus's database
-``messagebus_django.E008``   ``MESSAGEBUS_AUTODISCOVER`` is not a bool
+``messagebus_django.E008``   a on/off setting (``MESSAGEBUS_AUTODISCOVER``, ``_STORE_MESSAGES``,
+                             ``_RELAY_ON_COMMIT``, ``_METRICS``) is not a bool
+``messagebus_django.E009``   the event stream's transport cannot be imported (kombu missing?)
+``messagebus_django.E010``   ``MESSAGEBUS_RELAY_MAX_ATTEMPTS`` / ``_RELAY_BACKOFF`` out of range
 ``messagebus_django.W001``   SQLite without ``"transaction_mode": "IMMEDIATE"``
 ``messagebus_django.W002``   a command class of an installed app has no handler
 ===========================  =====================================================
@@ -116,12 +119,57 @@ def check_settings(
                     )
                 )
 
-    autodiscover: object = conf.AUTODISCOVER
-    if not isinstance(autodiscover, bool):
+    for name in ("AUTODISCOVER", "STORE_MESSAGES", "RELAY_ON_COMMIT", "METRICS"):
+        flag: object = getattr(conf, name)
+        if not isinstance(flag, bool):
+            errors.append(
+                Error(
+                    f"MESSAGEBUS_{name} must be True or False, got {flag!r}.",
+                    id=f"{PREFIX}.E008",
+                )
+            )
+    errors.extend(_check_event_stream())
+    return errors
+
+
+def _check_event_stream() -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    transport = conf.TRANSPORT
+    if transport:
+        try:
+            import_string(transport)
+        except ImportError as exc:
+            errors.append(
+                Error(
+                    f"The event stream's transport {transport!r} cannot be imported: {exc}",
+                    hint="For RabbitMQ install the kombu extra: "
+                    "pip install 'messagebus-django[kombu]'; or fix MESSAGEBUS_TRANSPORT.",
+                    id=f"{PREFIX}.E009",
+                )
+            )
+    attempts: object = getattr(settings, "MESSAGEBUS_RELAY_MAX_ATTEMPTS", 10)
+    if not (
+        isinstance(attempts, int) and not isinstance(attempts, bool) and attempts >= 1
+    ):
         errors.append(
             Error(
-                f"MESSAGEBUS_AUTODISCOVER must be True or False, got {autodiscover!r}.",
-                id=f"{PREFIX}.E008",
+                f"MESSAGEBUS_RELAY_MAX_ATTEMPTS must be a whole number of at least 1, "
+                f"got {attempts!r}.",
+                id=f"{PREFIX}.E010",
+            )
+        )
+    backoff: object = getattr(settings, "MESSAGEBUS_RELAY_BACKOFF", (2.0, 600.0))
+    if not (
+        isinstance(backoff, tuple | list)
+        and len(backoff) == 2
+        and all(isinstance(v, int | float) and v >= 0 for v in backoff)
+        and backoff[0] <= backoff[1]
+    ):
+        errors.append(
+            Error(
+                f"MESSAGEBUS_RELAY_BACKOFF must be (first, longest) seconds with "
+                f"0 <= first <= longest, got {backoff!r}.",
+                id=f"{PREFIX}.E010",
             )
         )
     return errors

@@ -90,9 +90,61 @@ def test_e007_atomic_requests() -> None:
         assert "messagebus_django.E007" in ids(check_database(app_configs=None))
 
 
-@override_settings(MESSAGEBUS_AUTODISCOVER="yes")
-def test_e008_autodiscover_not_a_bool() -> None:
-    assert settings_ids() == ["messagebus_django.E008"]
+@pytest.mark.parametrize(
+    "name", ["AUTODISCOVER", "STORE_MESSAGES", "RELAY_ON_COMMIT", "METRICS"]
+)
+def test_e008_flags_must_be_bools(name: str) -> None:
+    with override_settings(**{f"MESSAGEBUS_{name}": "yes"}):
+        assert settings_ids() == ["messagebus_django.E008"]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"MESSAGEBUS_TRANSPORT": "messagebus_django.transports.NoSuchTransport"},
+        {"MESSAGEBUS_TRANSPORT": "no_such_broker_library.Transport"},
+    ],
+)
+def test_e009_transport_cannot_be_imported(overrides: dict[str, str]) -> None:
+    with override_settings(**overrides):
+        assert settings_ids() == ["messagebus_django.E009"]
+
+
+def test_e009_the_kombu_transport_without_kombu(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "kombu", None)
+    monkeypatch.delitem(
+        sys.modules, "messagebus_django.transports.kombu", raising=False
+    )
+    with override_settings(
+        MESSAGEBUS_BROKER_URL="amqp://localhost//", MESSAGEBUS_TRANSPORT=None
+    ):
+        del settings_module().MESSAGEBUS_TRANSPORT
+        assert settings_ids() == ["messagebus_django.E009"]
+
+
+def settings_module() -> Any:
+    from django.conf import settings
+
+    return settings
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"MESSAGEBUS_RELAY_MAX_ATTEMPTS": 0},
+        {"MESSAGEBUS_RELAY_MAX_ATTEMPTS": "3"},
+        {"MESSAGEBUS_RELAY_BACKOFF": (10, 1)},
+        {"MESSAGEBUS_RELAY_BACKOFF": (1,)},
+        {"MESSAGEBUS_RELAY_BACKOFF": (-1, 5)},
+    ],
+)
+def test_e010_relay_settings(overrides: dict[str, Any]) -> None:
+    with override_settings(**overrides):
+        assert settings_ids() == ["messagebus_django.E010"]
 
 
 @pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
