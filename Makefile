@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 BROKER_URL ?=
 
-.PHONY: help install run test test-pg lint format migrate superuser bench clean
+.PHONY: help install run test test-pg test-asgiref-oldest lint format migrate superuser bench clean
 
 help:
 	@echo "make run    - set up the venv, migrate SQLite, serve the bookstore on 127.0.0.1:8000"
@@ -47,6 +47,16 @@ test-pg: $(STAMP)
 	DATABASE_URL=$(PG_URL) BROKER_URL=$(BROKER_URL) $(BIN)/coverage run -m pytest $(PYTEST_ARGS)
 	$(BIN)/coverage report
 
+# DESIGN.md: the bridge relies on asgiref internals; test the oldest release
+# pyproject.toml allows, too (the newest is what `make test` installs).
+ASGIREF_OLDEST := 3.8.1
+test-asgiref-oldest: $(STAMP)
+	rm -rf .asgiref-oldest
+	$(BIN)/python -m pip install --quiet --no-deps --target .asgiref-oldest "asgiref==$(ASGIREF_OLDEST)"
+	PYTHONPATH=.asgiref-oldest $(BIN)/python -m pytest -q -p no:randomly \
+		tests/django/test_bridge.py tests/django/test_dispatch.py \
+		tests/django/test_asgi.py tests/django/test_sync_handlers.py
+
 migrate: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 
@@ -60,4 +70,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache .pytest_cache db.sqlite3
+	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache .pytest_cache db.sqlite3 .asgiref-oldest
