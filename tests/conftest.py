@@ -1,13 +1,13 @@
 """Fixtures of the seed tutorial's scenario: an in-memory unit of work.
 
-These are the ``messagebus`` tutorial's fixtures, written for this project:
-the books handlers run against in-memory repositories, no database.
+These are the ``messagebus`` tutorial's fixtures, written for this project
+with its testing kit (:mod:`messagebus_django.testing`): the books handlers
+run against in-memory repositories, no database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, MutableSequence
-from typing import Any
+from collections.abc import Iterator
 from uuid import UUID
 
 import pytest
@@ -22,16 +22,14 @@ from books.service.repositories import (
     BookRepositoryOperationResult,
     BookRepositoryResult,
 )
-from books.service.unit_of_work import AbstractUnitOfWork
-from messagebus_django import (
-    AsyncAbstractEventstreamTransport,
-    AsyncAbstractMessageStoreRepository,
-    AsyncEventstreamPublisher,
-    AsyncMessageBus,
-    Err,
-    Message,
-    Ok,
+from messagebus_django import AsyncEventstreamPublisher, AsyncMessageBus, Err, Ok
+from messagebus_django.testing import (
+    InMemoryMessageStore,
+    InMemoryUnitOfWork,
+    RecordingEventstreamTransport,
 )
+
+pytest_plugins = ["pytester"]
 
 
 class InMemoryBookRepository(AbstractBookRepository):
@@ -71,40 +69,11 @@ class InMemoryActivityRepository(AbstractActivityRepository):
         self.seen.append(model)
 
 
-class InMemoryMessageStoreRepository(AsyncAbstractMessageStoreRepository):
-    def __init__(self, publisher: AsyncEventstreamPublisher | None = None) -> None:
-        super().__init__(publisher)
-        self.messages: MutableSequence[Message[Any]] = []
+class InMemoryBooksUnitOfWork(InMemoryUnitOfWork):
+    """The testing kit's in-memory unit of work, with the books repositories."""
 
-    async def _add(self, message: Message[Any]) -> None:
-        self.messages.append(message)
-
-
-class InMemoryTransport(AsyncAbstractEventstreamTransport):
-    def __init__(self) -> None:
-        self.messages: list[Mapping[str, Any]] = []
-
-    async def send_message_serialized(self, message: Mapping[str, Any]) -> None:
-        self.messages.append(message)
-
-
-class InMemoryUnitOfWork(AbstractUnitOfWork):
-    messagestore: InMemoryMessageStoreRepository
-
-    def __init__(self, transport: AsyncAbstractEventstreamTransport) -> None:
-        self.books = InMemoryBookRepository()
-        self.activities = InMemoryActivityRepository()
-        self.messagestore = InMemoryMessageStoreRepository(
-            publisher=AsyncEventstreamPublisher(transport)
-        )
-        self.committed = 0
-        self.rolled_back = 0
-
-    async def commit(self) -> None:
-        self.committed += 1
-
-    async def rollback(self) -> None:
-        self.rolled_back += 1
+    books: InMemoryBookRepository
+    activities: InMemoryActivityRepository
 
 
 class InMemoryNotifier(AbstractNotifier):
@@ -115,13 +84,15 @@ class InMemoryNotifier(AbstractNotifier):
 
 
 @pytest.fixture
-def transport() -> InMemoryTransport:
-    return InMemoryTransport()
+def transport() -> RecordingEventstreamTransport:
+    return RecordingEventstreamTransport()
 
 
 @pytest.fixture
-def uow(transport: InMemoryTransport) -> InMemoryUnitOfWork:
-    return InMemoryUnitOfWork(transport)
+def uow(transport: RecordingEventstreamTransport) -> InMemoryBooksUnitOfWork:
+    return InMemoryBooksUnitOfWork(
+        messagestore=InMemoryMessageStore(AsyncEventstreamPublisher(transport))
+    )
 
 
 @pytest.fixture(scope="session")

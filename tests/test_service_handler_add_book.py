@@ -11,11 +11,12 @@ from books.domain.model import Book, BookActivity
 from books.handlers.books import register_book
 from books.service.repositories import BookRepositoryError
 from messagebus_django import AsyncMessageBus, Err, MissingHandlerError, Ok
-from tests.conftest import InMemoryTransport, InMemoryUnitOfWork
+from messagebus_django.testing import RecordingEventstreamTransport
+from tests.conftest import InMemoryBooksUnitOfWork
 
 
 async def test_register_book(
-    register_book_cmd: RegisterBook, uow: InMemoryUnitOfWork
+    register_book_cmd: RegisterBook, uow: InMemoryBooksUnitOfWork
 ) -> None:
     async with uow as trans:
         op = await register_book(register_book_cmd, trans)
@@ -28,8 +29,8 @@ async def test_register_book(
 async def test_bus_handler(
     bus: AsyncMessageBus,
     register_book_cmd: RegisterBook,
-    uow: InMemoryUnitOfWork,
-    transport: InMemoryTransport,
+    uow: InMemoryBooksUnitOfWork,
+    transport: RecordingEventstreamTransport,
     notifications: list[tuple[str, str]],
 ) -> None:
     async with uow as trans:
@@ -53,6 +54,7 @@ async def test_bus_handler(
         author="Eric Evans",
     )
     assert uow.messagestore.messages == [register_book_cmd, registered]
+    assert uow.messagestore.published == [registered]
     assert uow.activities.activities == [
         BookActivity(
             book_id=register_book_cmd.id,
@@ -82,14 +84,15 @@ async def test_bus_handler(
 async def test_bus_handler_rolled_back_publishes_nothing(
     bus: AsyncMessageBus,
     register_book_cmd: RegisterBook,
-    uow: InMemoryUnitOfWork,
-    transport: InMemoryTransport,
+    uow: InMemoryBooksUnitOfWork,
+    transport: RecordingEventstreamTransport,
     notifications: list[tuple[str, str]],
 ) -> None:
     async with uow as trans:
         await bus.handle(register_book_cmd, trans)
         await trans.rollback()
     assert uow.rolled_back == 1
+    assert uow.messagestore.published == []
     assert transport.messages == []
     assert notifications == []
     # A later, committed transaction must not publish the rolled-back events.
@@ -99,7 +102,7 @@ async def test_bus_handler_rolled_back_publishes_nothing(
 
 
 async def test_unregistered_handler_is_a_clear_error(
-    register_book_cmd: RegisterBook, uow: InMemoryUnitOfWork
+    register_book_cmd: RegisterBook, uow: InMemoryBooksUnitOfWork
 ) -> None:
     """The seed's first run: the bus never scanned the handlers."""
     bus = AsyncMessageBus()

@@ -115,6 +115,8 @@ def test_e009_the_kombu_transport_without_kombu(
 ) -> None:
     import sys
 
+    for name in [n for n in sys.modules if n == "kombu" or n.startswith("kombu.")]:
+        monkeypatch.setitem(sys.modules, name, None)
     monkeypatch.setitem(sys.modules, "kombu", None)
     monkeypatch.delitem(
         sys.modules, "messagebus_django.transports.kombu", raising=False
