@@ -92,7 +92,7 @@ LOGIN_URL = "admin:login"
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 BOOKS_LIBRARIANS = ["librarians@bookstore.example"]
 
-# messagebus_django: see the README's "Settings".
+# messagebus_django: see docs/settings.md.
 MESSAGEBUS_UNIT_OF_WORK = "books.unit_of_work.BooksUnitOfWork"
 MESSAGEBUS_DEPENDENCIES = {"notifier": "books.notifications.EmailNotifier"}
 # The event stream's broker, e.g. amqp://guest:guest@127.0.0.1:5672// ; without

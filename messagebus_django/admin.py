@@ -79,7 +79,7 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
         opts = self.opts
-        return request.user.has_perm(f"{opts.app_label}.change_storedmessage")
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
 
     @admin.action(
         description="Retry the selected dead or failing messages", permissions=["retry"]

@@ -21,10 +21,14 @@ class MessagebusConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the system checks.
-        from . import checks  # noqa: F401
         from .bus import get_bus, reset_bus
+        from .checks import check_settings
 
         reset_bus(autodiscover=self.autodiscover)
+        if any(error.is_serious() for error in check_settings(app_configs=None)):
+            # Mistaken settings: let `manage.py check` (and runserver's checks)
+            # name them by id instead of failing here with a traceback.
+            return
         get_bus()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from django.apps import apps
@@ -43,9 +44,10 @@ def handler_modules() -> list[str]:
     return modules
 
 
-def build_bus() -> AsyncMessageBus:
+def build_bus(modules: Sequence[str] | None = None) -> AsyncMessageBus:
     """A new bus with the configured dependencies and the scanned handlers.
 
+    ``modules`` replaces :func:`handler_modules` (a consumer's own handlers).
     A real ``ImportError`` inside a handlers module propagates.
     """
     dependencies: dict[str, Any] = {
@@ -53,7 +55,7 @@ def build_bus() -> AsyncMessageBus:
         for name, path in conf.DEPENDENCIES.items()
     }
     bus = AsyncMessageBus(**dependencies)
-    bus.scan(*handler_modules())
+    bus.scan(*(handler_modules() if modules is None else modules))
     return bus
 
 

@@ -239,8 +239,9 @@ def check_commands_have_handlers(
     return [
         Warning(
             f"The command {cls.__module__}.{cls.__qualname__} has no handler.",
-            hint="Decorate an 'async def' handler with @async_listen in the app's "
-            "handlers module, or list its module in MESSAGEBUS_HANDLER_MODULES.",
+            hint="Decorate a handler with @async_listen (or a plain def with "
+            "@sync_listen) in the app's handlers module, or list its module in "
+            "MESSAGEBUS_HANDLER_MODULES.",
             obj=cls,
             id=f"{PREFIX}.W002",
         )

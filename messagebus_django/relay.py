@@ -135,8 +135,12 @@ class OutboxRelay:
                 report.sent += 1
                 sent.append((row.type, row.created_at, row.published_at))
         if metrics.enabled():
+            # The backlog is counted by sweeps only, not by the after-commit
+            # sends that run in web requests.
             backlog = (
-                StoredMessage.objects.using(self.using)
+                None
+                if ids is not None
+                else StoredMessage.objects.using(self.using)
                 .filter(published=True, published_at__isnull=True, dead=False)
                 .count()
             )

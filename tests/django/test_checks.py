@@ -204,3 +204,26 @@ def test_manage_py_check_reports_by_id() -> None:
         pytest.raises(SystemCheckError, match=r"messagebus_django\.E002"),
     ):
         call_command("check", stdout=StringIO(), stderr=StringIO())
+
+
+def test_mistaken_settings_are_reported_by_id_not_by_a_start_up_traceback() -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.django.bad_settings"}
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "messagebus_django.E004" in done.stderr
+    assert "messagebus_django.E005" in done.stderr
+    assert "Traceback" not in done.stderr

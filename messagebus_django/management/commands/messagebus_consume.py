@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from messagebus_django.bus import build_bus
 from messagebus_django.consumer import Consumer, Outcome, event_types
 from messagebus_django.core import AsyncMessageBus
 from messagebus_django.signals import stop_on_signals
@@ -63,9 +64,8 @@ class Command(BaseCommand):
 
         bus: AsyncMessageBus | None = None
         if handlers:
-            bus = AsyncMessageBus()
             try:
-                bus.scan(*handlers)
+                bus = build_bus(handlers)
             except (ImportError, ValueError) as exc:
                 raise CommandError(f"--handlers: {exc}") from exc
         consumer = Consumer(queue, bus=bus, max_attempts=max_attempts)

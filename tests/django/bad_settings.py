@@ -1,0 +1,8 @@
+"""Settings with mistakes, for `manage.py check` run as a real process."""
+
+from __future__ import annotations
+
+from tests.settings import *  # noqa: F403
+
+MESSAGEBUS_HANDLER_MODULES = ["books.no_such_handlers"]
+MESSAGEBUS_DEPENDENCIES = {"notifier": "books.notifications.NoSuchNotifier"}
