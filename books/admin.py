@@ -4,6 +4,8 @@ Adding a book dispatches :class:`~books.domain.messages.RegisterBook` inside
 the admin's own transaction; the "Discontinue selected books" action
 dispatches one :class:`~books.domain.messages.DiscontinueBook` per book. There
 is no command to edit a book, so an existing book's fields are read-only.
+New arrivals are written only by the event-stream consumer
+(:mod:`books.consumers`): read-only too.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from django.http import HttpRequest
 
 from books.domain.isbn import InvalidISBN, normalize_isbn
 from books.entrypoints import discontinue_book_command, register_book_command
-from books.models import Book, BookActivity
+from books.models import Book, BookActivity, NewArrival
 from books.service.repositories import BookRepositoryOperationResult
 from messagebus_django import Err, dispatch
 
@@ -29,10 +31,12 @@ if TYPE_CHECKING:
     _InlineBase = admin.TabularInline[BookActivity, Book]
     _FormBase = forms.ModelForm[Book]
     _AdminBase = admin.ModelAdmin[Book]
+    _NewArrivalAdminBase = admin.ModelAdmin[NewArrival]
 else:
     _InlineBase = admin.TabularInline
     _FormBase = forms.ModelForm
     _AdminBase = admin.ModelAdmin
+    _NewArrivalAdminBase = admin.ModelAdmin
 
 
 class BookActivityInline(_InlineBase):
@@ -164,3 +168,24 @@ class BookAdmin(_AdminBase):
 
 def _books(count: int) -> str:
     return "book" if count == 1 else "books"
+
+
+@admin.register(NewArrival)
+class NewArrivalAdmin(_NewArrivalAdminBase):
+    """The read model kept by the event-stream consumer (``books.consumers``): read-only."""
+
+    list_display = ("title", "author", "arrived_at", "book_id")
+    search_fields = ("title", "author")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: NewArrival | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: NewArrival | None = None
+    ) -> bool:
+        return False

@@ -43,3 +43,25 @@ class BookActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.detail}"
+
+
+class NewArrival(models.Model):
+    """The "new arrivals" read model, kept by ``books.consumers`` from the event stream.
+
+    Written only by the consumer of ``BookRegistered``
+    (``manage.py messagebus_consume --queue bookstore.new-arrivals --handlers
+    books.consumers --type book_registered_v1``); ``message_id`` is the event's.
+    """
+
+    book_id = models.UUIDField(unique=True)
+    title = models.CharField(max_length=255)
+    author = models.CharField(max_length=255)
+    arrived_at = models.DateTimeField(auto_now_add=True)
+    message_id = models.UUIDField(unique=True)
+
+    class Meta:
+        ordering = ["-arrived_at", "id"]
+        verbose_name = "new arrival"
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.author})"

@@ -9,6 +9,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -74,7 +75,9 @@ class KombuTransport(Transport):
                 connect_timeout=self.connect_timeout,
                 transport_options={"confirm_publish": True},
             )
-            connection.ensure_connection(max_retries=1)
+            # One quick retry (the next host of a failover URL), no sleep: the
+            # relay after commit runs on the request's thread.
+            connection.ensure_connection(max_retries=1, interval_start=0)
             channel = connection.channel()
             self.exchange(channel).declare()
             self._connection = connection
@@ -102,6 +105,12 @@ class KombuTransport(Transport):
                 self._reset()
                 self._down_until = time.monotonic() + self.retry_after
                 raise TransportUnavailable(f"{type(exc).__name__}: {exc}") from exc
+            except Exception:
+                # A refusal (e.g. a channel error: the exchange was deleted)
+                # leaves the channel closed or stale: start afresh next time,
+                # redeclaring the exchange.
+                self._reset()
+                raise
 
     def _reset(self) -> None:
         connection, self._connection, self._producer = self._connection, None, None
@@ -185,10 +194,11 @@ class BrokerConsumer:
             dead(channel).declare()
             producer = Producer(channel)
 
-            def on_message(message: KombuMessage) -> None:
-                nonlocal handled
+            deliveries: deque[KombuMessage] = deque()
+
+            def handle(message: KombuMessage) -> None:
                 close_old_connections()
-                outcome = self.consumer.process(message.body)
+                outcome = self.consumer.process(message.body, message.headers or {})
                 if outcome.status == "dead":
                     headers = dict(message.headers or {})
                     headers.update(
@@ -214,19 +224,31 @@ class BrokerConsumer:
                     )
                 message.ack()
                 self.stats.count(outcome)
-                handled += 1
                 if on_outcome is not None:
                     on_outcome(outcome)
 
+            # Deliveries are only queued by the callback and handled one by
+            # one below: waiting for the dead letter's publisher confirm reads
+            # the next deliveries, which must not be handled inside it (out of
+            # order, past max_messages). The prefetch is set before consuming,
+            # or RabbitMQ would not apply it to this consumer.
             with connection.Consumer(
-                queue, on_message=on_message, no_ack=False
-            ) as consumer:
-                consumer.qos(prefetch_count=self.prefetch)
+                queue,
+                on_message=deliveries.append,
+                no_ack=False,
+                prefetch_count=self.prefetch,
+            ):
                 while not should_stop():
                     if max_messages is not None and handled >= max_messages:
                         break
+                    if deliveries:
+                        handle(deliveries.popleft())
+                        handled += 1
+                        continue
                     try:
                         connection.drain_events(timeout=idle_timeout)
                     except TimeoutError:
                         continue
+            # Deliveries left unhandled are unacknowledged: the broker
+            # requeues them when the connection closes.
         return self.stats

@@ -1,0 +1,32 @@
+"""Handlers run by the bookstore's event-stream consumer, not by the project bus.
+
+Not named ``handlers``, so autodiscovery leaves them out: they run only in
+the consumer process, from the queue of the events they read::
+
+    python manage.py messagebus_consume --queue bookstore.new-arrivals \
+        --handlers books.consumers --type book_registered_v1
+
+Each delivery is applied once: the consumer records the event's id in its
+inbox in the handler's transaction, and a redelivery is acknowledged unapplied.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from books.domain.messages import BookRegistered
+from books.models import NewArrival
+from messagebus_django import AsyncUnitOfWorkTransaction, async_listen
+
+
+@async_listen
+async def record_new_arrival(
+    event: BookRegistered, uow: AsyncUnitOfWorkTransaction[Any]
+) -> None:
+    """Add the registered book to the "new arrivals" read model."""
+    await NewArrival.objects.acreate(
+        book_id=event.id,
+        title=event.title,
+        author=event.author,
+        message_id=event.message_id,
+    )

@@ -1,0 +1,1 @@
+"""Tests against a real RabbitMQ broker (``BROKER_URL``); skipped without one."""

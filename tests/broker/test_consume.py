@@ -1,0 +1,242 @@
+"""``messagebus_consume`` on RabbitMQ: the bookstore's "new arrivals" consumer.
+
+The story: ``BookRegistered`` goes web -> outbox -> relay -> RabbitMQ ->
+consumer -> handler (``books.consumers``), none lost, none applied twice;
+poison goes to ``<queue>.dead`` with the reason.
+"""
+
+# kombu is typed only in part.
+# mypy: disallow-untyped-calls=False
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from io import StringIO
+from typing import Any
+from uuid import UUID
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.core.management import call_command
+from django.db import IntegrityError
+from django.test import Client, override_settings
+from kombu.connection import Connection
+
+from books.domain.messages import RegisterBook
+from books.models import Book, NewArrival
+from messagebus_django import dispatch, uuid7
+from messagebus_django.management.commands import messagebus_consume
+from messagebus_django.models import InboxMessage, OutboxMessage
+from messagebus_django.relay import OutboxRelay
+from messagebus_django.signals import stop_on_signals
+from messagebus_django.transports import Envelope
+from messagebus_django.transports.kombu import KombuTransport
+from tests.broker.helpers import MakeQueue, drain, isbn13, publish_raw, requires_broker
+
+pytestmark = [requires_broker, pytest.mark.django_db(transaction=True)]
+
+TYPE = "book_registered_v1"
+
+
+def consume(queue: str, *args: str) -> str:
+    """Run the bookstore's consumer on ``queue``; return what it printed."""
+    out = StringIO()
+    call_command(
+        "messagebus_consume",
+        "--queue",
+        queue,
+        "--handlers",
+        "books.consumers",
+        "--type",
+        TYPE,
+        "--idle-timeout",
+        "0.2",
+        *args,
+        stdout=out,
+    )
+    return out.getvalue()
+
+
+def register(number: int = 0) -> RegisterBook:
+    return RegisterBook(
+        isbn=isbn13(number), title=f"Book {number}", author="Eric Evans"
+    )
+
+
+def envelope(**payload: Any) -> dict[str, Any]:
+    return {
+        "id": str(uuid7()),
+        "created_at": "2026-11-26T07:00:00+00:00",
+        "type": TYPE,
+        "payload": {
+            "id": str(uuid7()),
+            "isbn": isbn13(1),
+            "title": "Implementing DDD",
+            "author": "Vaughn Vernon",
+            **payload,
+        },
+    }
+
+
+def test_the_story_web_outbox_relay_broker_consumer_handler(
+    client: Client, broker: Connection, make_queue: MakeQueue
+) -> None:
+    queue = make_queue(TYPE)  # the consumer's queue exists before the event
+    librarian = User.objects.create_user("librarian", password="secret")
+    librarian.user_permissions.add(
+        Permission.objects.get(content_type__app_label="books", codename="add_book")
+    )
+    client.force_login(librarian)
+    response = client.post(
+        "/api/books",
+        {"isbn": "0-321-12521-5", "title": "Domain-Driven Design", "author": "Evans"},
+        content_type="application/json",
+    )
+    assert response.status_code == 201
+    book_id = UUID(response.json()["id"])
+    assert OutboxMessage.objects.get().state == "sent"  # relayed after the commit
+
+    out = consume(queue, "--max-messages", "1")
+    assert f"Consuming {TYPE} from {queue!r}." in out
+    assert "Consumer stopped: applied 1, duplicate 0, dead 0." in out
+    arrival = NewArrival.objects.get()
+    assert (arrival.book_id, arrival.title, arrival.author) == (
+        book_id,
+        "Domain-Driven Design",
+        "Evans",
+    )
+    assert arrival.message_id == OutboxMessage.objects.get().id
+    assert InboxMessage.objects.get().consumer == queue
+    assert Book.objects.filter(pk=book_id).count() == 1
+    assert drain(broker, queue) == []  # acknowledged: nothing is delivered again
+
+
+class KilledAfterSending(BaseException):
+    """Stands for the relay's process dying between the publish and the UPDATE."""
+
+
+class DiesAfterPublishing(KombuTransport):
+    def send(self, envelope: Envelope) -> None:
+        super().send(envelope)
+        raise KilledAfterSending
+
+
+def test_a_relay_killed_after_publishing_publishes_again_and_the_consumer_applies_once(
+    broker: Connection, make_queue: MakeQueue
+) -> None:
+    queue = make_queue(TYPE)
+    with override_settings(MESSAGEBUS_RELAY_ON_COMMIT=False):
+        command = register()
+        dispatch(command)
+    dying = DiesAfterPublishing()
+    try:
+        with pytest.raises(KilledAfterSending):
+            OutboxRelay(dying).relay_once()  # its transaction rolls back
+    finally:
+        dying.close()
+    assert OutboxMessage.objects.get().state == "pending"
+    call_command("messagebus_relay", "--once", stdout=StringIO())
+    assert OutboxMessage.objects.get().state == "sent"
+
+    out = consume(queue, "--max-messages", "2")
+    assert "Consumer stopped: applied 1, duplicate 1, dead 0." in out
+    assert NewArrival.objects.filter(book_id=command.id).count() == 1
+    assert NewArrival.objects.count() == 1
+    assert InboxMessage.objects.filter(consumer=queue).count() == 1
+    assert drain(broker, queue) == []  # both deliveries acknowledged
+
+
+def test_poison_goes_to_the_dead_queue_with_its_reason_and_the_rest_is_applied(
+    broker: Connection, make_queue: MakeQueue
+) -> None:
+    queue = make_queue(TYPE)
+    taken = uuid7()
+    NewArrival.objects.create(
+        book_id=taken, title="Already here", author="Someone", message_id=uuid7()
+    )
+    unknown = {**envelope(), "type": "nope_v1"}
+    invalid = envelope(id="not-a-uuid")
+    failing = envelope(id=str(taken))  # its insert hits NewArrival's unique book_id
+    good = envelope(title="Learning DDD")
+    bodies = [
+        b"{not json",
+        json.dumps(unknown).encode(),
+        json.dumps(invalid).encode(),
+        json.dumps(failing).encode(),
+        json.dumps(good).encode(),
+    ]
+    for body in bodies:
+        publish_raw(broker, body, routing_key=TYPE)
+
+    out = consume(queue, "--max-messages", "5", "--max-attempts", "2")
+    assert "Consumer stopped: applied 1, duplicate 0, dead 4." in out
+    assert "dead: nope_v1 (unknown message type 'nope_v1')" in out
+    arrival = NewArrival.objects.get(title="Learning DDD")
+    assert str(arrival.book_id) == good["payload"]["id"]
+    assert str(arrival.message_id) == good["id"]
+    assert NewArrival.objects.count() == 2
+    assert list(InboxMessage.objects.values_list("message_id", flat=True)) == [
+        UUID(good["id"])
+    ]
+
+    dead = drain(broker, f"{queue}.dead")
+    # In the order they came; the broker hands back the UTF-8 bodies as text.
+    assert [message.body for message in dead] == [b.decode() for b in bodies[:4]]
+    reasons = [message.headers["x-dead-reason"] for message in dead]
+    assert reasons[0].startswith("malformed JSON: ")
+    assert reasons[1] == "unknown message type 'nope_v1'"
+    assert reasons[2].startswith("invalid payload: id: ")
+    assert reasons[3].startswith(f"handler failed 2 times: {IntegrityError.__name__}")
+    assert {message.headers["x-dead-queue"] for message in dead} == {queue}
+    assert all(message.properties["delivery_mode"] == 2 for message in dead)
+    assert drain(broker, queue) == []  # every delivery acknowledged
+
+
+def test_max_messages_is_kept_even_when_dead_letters_are_published(
+    broker: Connection, make_queue: MakeQueue
+) -> None:
+    """Waiting for a dead letter's confirm must not handle the next deliveries."""
+    queue = make_queue(TYPE)
+    bodies = [f"{{not json {number}".encode() for number in range(4)]
+    good = envelope()
+    for body in [*bodies, json.dumps(good).encode()]:
+        publish_raw(broker, body, routing_key=TYPE)
+
+    out = consume(queue, "--max-messages", "2")
+    assert "Consumer stopped: applied 0, duplicate 0, dead 2." in out
+    dead = drain(broker, f"{queue}.dead")
+    assert [message.body for message in dead] == [b.decode() for b in bodies[:2]]
+
+    # The rest was left unacknowledged, so it is delivered again, in order.
+    out = consume(queue, "--max-messages", "3")
+    assert "Consumer stopped: applied 1, duplicate 0, dead 2." in out
+    dead = drain(broker, f"{queue}.dead")
+    assert [message.body for message in dead] == [b.decode() for b in bodies[2:]]
+    assert NewArrival.objects.get().message_id == UUID(good["id"])
+
+
+def test_the_consumer_stops_on_sigterm(
+    broker: Connection, make_queue: MakeQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue = make_queue(TYPE)
+
+    @contextmanager
+    def stop_soon() -> Iterator[threading.Event]:
+        with stop_on_signals() as stop:  # the handlers are installed: now signal
+            timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM))
+            timer.start()
+            try:
+                yield stop
+            finally:
+                timer.cancel()
+
+    monkeypatch.setattr(messagebus_consume, "stop_on_signals", stop_soon)
+    previous = signal.getsignal(signal.SIGTERM)
+    out = consume(queue)  # no --max-messages: runs until the signal
+    assert "Consumer stopped: applied 0, duplicate 0, dead 0." in out
+    assert signal.getsignal(signal.SIGTERM) is previous

@@ -1,0 +1,177 @@
+"""The outbox relay against RabbitMQ: each committed event reaches the queues once."""
+
+# kombu is typed only in part.
+# mypy: disallow-untyped-calls=False
+
+from __future__ import annotations
+
+import json
+import threading
+from io import StringIO
+from uuid import UUID, uuid4
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test import override_settings
+from kombu.connection import Connection
+from kombu.entity import Queue, binding
+
+from books.domain.messages import DiscontinueBook, RegisterBook
+from messagebus_django import Ok, dispatch
+from messagebus_django.models import OutboxMessage
+from messagebus_django.relay import OutboxRelay
+from messagebus_django.transports import Envelope, reset_transport
+from messagebus_django.transports.kombu import KombuTransport, topic_exchange
+from tests.broker.helpers import MakeQueue, drain, isbn13, requires_broker
+
+pytestmark = [requires_broker, pytest.mark.django_db(transaction=True)]
+
+CLOSED_PORT_URL = "amqp://guest:guest@127.0.0.1:1//"
+"""Nothing listens there: the broker is down."""
+
+
+def register(number: int = 0) -> RegisterBook:
+    return RegisterBook(
+        isbn=isbn13(number), title=f"Book {number}", author="Eric Evans"
+    )
+
+
+def test_a_committed_event_reaches_a_bound_queue_once(
+    broker: Connection, make_queue: MakeQueue
+) -> None:
+    queue = make_queue("book_registered_v1")
+    command = register()
+    assert dispatch(command) == Ok(...)  # relayed right after the commit
+
+    [message] = drain(broker, queue)
+    event = OutboxMessage.objects.get()
+    assert event.state == "sent"
+    assert json.loads(message.body) == {
+        "id": str(event.id),
+        "created_at": event.created_at.isoformat(),
+        "type": "book_registered_v1",
+        "payload": {
+            "id": str(command.id),
+            "isbn": isbn13(0),
+            "title": "Book 0",
+            "author": "Eric Evans",
+        },
+    }
+    assert message.properties["delivery_mode"] == 2  # persistent
+    assert message.properties["message_id"] == str(event.id)
+    assert message.content_type == "application/json"
+    assert message.headers["message_type"] == "book_registered_v1"
+    assert message.delivery_info["routing_key"] == "book_registered_v1"
+    assert drain(broker, queue) == []
+
+
+def test_a_queue_gets_only_the_types_it_is_bound_to(
+    broker: Connection, make_queue: MakeQueue
+) -> None:
+    queue = make_queue("book_discontinued_v1")
+    command = register()
+    dispatch(command)
+    assert drain(broker, queue) == []
+
+    dispatch(DiscontinueBook(id=command.id, reason="Out of print"))
+    [message] = drain(broker, queue)
+    assert json.loads(message.body)["payload"] == {
+        "id": str(command.id),
+        "reason": "Out of print",
+    }
+
+
+def test_broker_down_at_commit_the_command_succeeds_and_the_relay_delivers_later(
+    broker: Connection, make_queue: MakeQueue
+) -> None:
+    queue = make_queue("book_registered_v1")
+    with override_settings(MESSAGEBUS_BROKER_URL=CLOSED_PORT_URL):
+        reset_transport()
+        assert dispatch(register()) == Ok(...)
+        pending = OutboxMessage.objects.get()
+        assert (pending.state, pending.attempts) == ("pending", 0)
+        with pytest.raises(CommandError, match="broker was unavailable"):
+            call_command("messagebus_relay", "--once", stdout=StringIO())
+    assert drain(broker, queue) == []
+
+    reset_transport()
+    out = StringIO()
+    call_command("messagebus_relay", "--once", stdout=out)
+    assert "Relay stopped. sent 1, failed 0, dead 0" in out.getvalue()
+    [message] = drain(broker, queue)
+    assert message.properties["message_id"] == str(pending.id)
+    pending.refresh_from_db()
+    assert (pending.state, pending.attempts) == ("sent", 1)
+
+    call_command("messagebus_relay", "--once", stdout=StringIO())
+    assert drain(broker, queue) == []  # nothing is sent twice
+
+
+def test_two_relays_racing_over_a_backlog_send_every_message_once(
+    broker: Connection, make_queue: MakeQueue
+) -> None:
+    queue = make_queue("book_registered_v1")
+    with override_settings(MESSAGEBUS_RELAY_ON_COMMIT=False):
+        for number in range(40):
+            dispatch(register(number))
+    expected = set(OutboxMessage.objects.values_list("id", flat=True))
+    assert len(expected) == 40
+
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+    sent: list[int] = []
+
+    def run_relay() -> None:
+        transport = KombuTransport()  # a connection of its own, like a process
+        try:
+            barrier.wait()
+            sent.append(OutboxRelay(transport, batch_size=4).relay_pending().sent)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            transport.close()
+            connection.close()
+
+    threads = [threading.Thread(target=run_relay) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sum(sent) == 40
+
+    ids = [UUID(message.properties["message_id"]) for message in drain(broker, queue)]
+    assert len(ids) == 40
+    assert set(ids) == expected
+    assert not OutboxMessage.objects.filter(published_at__isnull=True).exists()
+
+
+def test_a_transport_recovers_when_its_exchange_was_deleted(
+    broker: Connection,
+) -> None:
+    """A refusal that closes the channel is counted; the next send starts afresh."""
+    name = f"tests.exchange.{uuid4()}"
+    queue = Queue(
+        f"{name}.queue",
+        bindings=[binding(topic_exchange(name), routing_key="#")],
+        durable=True,
+    ).bind(broker.default_channel)
+    transport = KombuTransport(exchange=name)
+    envelope = Envelope(
+        id=uuid4(), type="thing_v1", created_at=register().created_at, payload={}
+    )
+    try:
+        transport.send(envelope)
+        topic_exchange(name).bind(broker.default_channel).delete()
+        with pytest.raises(Exception, match="NOT_FOUND"):
+            transport.send(envelope)
+        transport.send(envelope)  # a new channel, the exchange declared again
+        queue.declare()  # its binding went with the exchange
+        transport.send(envelope)
+        [message] = drain(broker, queue.name)
+        assert message.properties["message_id"] == str(envelope.id)
+    finally:
+        transport.close()
+        queue.delete()
+        topic_exchange(name).bind(broker.default_channel).delete()

@@ -1,0 +1,124 @@
+"""The kombu transport's unavailable path, and choosing a transport, without a broker."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from books.domain.messages import RegisterBook
+from messagebus_django import Ok, dispatch, uuid7
+from messagebus_django.models import OutboxMessage
+from messagebus_django.transports import (
+    Envelope,
+    TransportUnavailable,
+    get_transport,
+    reset_transport,
+)
+from messagebus_django.transports import kombu as kombu_transport
+from messagebus_django.transports.kombu import BrokerConsumer, KombuTransport
+
+CLOSED_PORT_URL = "amqp://guest:guest@127.0.0.1:1//"
+"""Nothing listens there: the broker is down."""
+
+
+def envelope() -> Envelope:
+    return Envelope(
+        id=uuid7(), type="book_registered_v1", created_at=timezone.now(), payload={}
+    )
+
+
+@pytest.fixture
+def transport() -> Iterator[KombuTransport]:
+    transport = KombuTransport(CLOSED_PORT_URL, exchange="unused", connect_timeout=1)
+    yield transport
+    transport.close()
+
+
+def test_an_unreachable_broker_is_unavailable_at_once(
+    transport: KombuTransport,
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(TransportUnavailable, match="Connection refused"):
+        transport.send(envelope())
+    assert time.monotonic() - started < 1  # no sleeping between the tries
+
+
+def test_within_retry_after_it_does_not_even_try(
+    transport: KombuTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transport.retry_after = 0.3
+    with pytest.raises(TransportUnavailable, match="Connection refused"):
+        transport.send(envelope())
+    connections: list[Any] = []
+
+    def connection(*args: Any, **kwargs: Any) -> Any:
+        connections.append(args)
+        raise OSError("connection refused again")
+
+    monkeypatch.setattr(kombu_transport, "Connection", connection)
+    started = time.monotonic()
+    with pytest.raises(TransportUnavailable, match="unreachable moments ago"):
+        transport.send(envelope())
+    assert time.monotonic() - started < 0.1
+    assert connections == []
+
+    time.sleep(0.35)  # retry_after has passed: it tries again
+    with pytest.raises(TransportUnavailable, match="connection refused again"):
+        transport.send(envelope())
+    assert len(connections) == 1
+
+
+def test_the_kombu_transport_and_consumer_need_a_url() -> None:
+    with override_settings(MESSAGEBUS_BROKER_URL=None):
+        with pytest.raises(
+            ValueError, match="KombuTransport needs MESSAGEBUS_BROKER_URL"
+        ):
+            KombuTransport()
+        with pytest.raises(
+            ValueError, match="BrokerConsumer needs MESSAGEBUS_BROKER_URL"
+        ):
+            BrokerConsumer(None, types=[])  # type: ignore[arg-type]
+
+
+def test_a_broker_url_alone_chooses_the_kombu_transport(
+    settings: Any,
+) -> None:
+    settings.MESSAGEBUS_BROKER_URL = CLOSED_PORT_URL
+    settings.MESSAGEBUS_EXCHANGE = "bookstore"
+    del settings.MESSAGEBUS_TRANSPORT
+    reset_transport()
+    try:
+        transport = get_transport()
+        assert isinstance(transport, KombuTransport)
+        assert (transport.url, transport.exchange.name) == (
+            CLOSED_PORT_URL,
+            "bookstore",
+        )
+        assert get_transport() is transport  # one per process
+    finally:
+        reset_transport()
+
+
+@pytest.mark.django_db
+def test_broker_down_at_commit_the_command_succeeds_and_the_event_waits(
+    settings: Any,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings.MESSAGEBUS_BROKER_URL = CLOSED_PORT_URL
+    settings.MESSAGEBUS_TRANSPORT = "messagebus_django.transports.kombu.KombuTransport"
+    reset_transport()
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            command = RegisterBook(isbn="9780321125217", title="DDD", author="Evans")
+            assert dispatch(command) == Ok(...)
+    finally:
+        reset_transport()
+    event = OutboxMessage.objects.get()
+    assert (event.state, event.attempts) == ("pending", 0)
+    assert "Broker unavailable" in caplog.text
