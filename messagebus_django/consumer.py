@@ -21,7 +21,14 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from django.db import IntegrityError, close_old_connections, connections, transaction
+from django.db import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connections,
+    transaction,
+)
 from pydantic import ValidationError
 
 from .bus import get_bus
@@ -57,7 +64,7 @@ def event_types(bus: AsyncMessageBus | None = None) -> dict[str, type[Message[An
 class Outcome:
     """What became of one delivery."""
 
-    status: Literal["applied", "duplicate", "dead"]
+    status: Literal["applied", "duplicate", "dead", "retry"]
     reason: str = ""
     type: str = ""
 
@@ -151,6 +158,12 @@ class Consumer:
                     self.sleep(self.retry_delay * attempt)
                 continue
             return Outcome("applied" if applied else "duplicate", type=type_name)
+        if (
+            isinstance(error, OperationalError | InterfaceError)
+            and not _database_usable()
+        ):
+            # Not the message's fault: the broker redelivers it later.
+            return Outcome("retry", f"database unavailable: {error}", type_name)
         return Outcome(
             "dead",
             f"handler failed {self.max_attempts} times: {type(error).__name__}: {error}",
@@ -188,3 +201,12 @@ def _restore_tracing(event: Message[Any], headers: Mapping[str, Any]) -> None:
             continue
     if ids:
         event.metadata = event.metadata.model_copy(update=ids)
+
+
+def _database_usable() -> bool:
+    connection = connections[conf.DATABASE]
+    try:
+        connection.ensure_connection()
+    except (OperationalError, InterfaceError):
+        return False
+    return bool(connection.is_usable())

@@ -128,6 +128,8 @@ class ConsumerStats:
     applied: int = 0
     duplicate: int = 0
     dead: int = 0
+    retry: int = 0
+    """Deliveries given back to the broker because the database was away."""
 
     def count(self, outcome: Outcome) -> None:
         setattr(self, outcome.status, getattr(self, outcome.status) + 1)
@@ -162,6 +164,8 @@ class BrokerConsumer:
         self.types = list(types)
         self.prefetch = prefetch
         self.stats = ConsumerStats()
+        self.retry_pause = 1.0
+        """Seconds to wait after giving a delivery back (the database was away)."""
 
     def queues(self) -> tuple[Queue, Queue]:
         name = self.consumer.name
@@ -180,75 +184,123 @@ class BrokerConsumer:
         idle_timeout: float = 1.0,
         max_messages: int | None = None,
         on_outcome: Callable[[Outcome], None] | None = None,
+        reconnect_delay: tuple[float, float] = (1.0, 30.0),
     ) -> ConsumerStats:
-        """Consume until ``should_stop()`` or ``max_messages`` deliveries."""
-        handled = 0
-        with Connection(
-            self.url, transport_options={"confirm_publish": True}
-        ) as connection:
-            channel = connection.channel()
-            queue, dead = self.queues()
-            self.exchange(channel).declare()
-            self.dead_exchange(channel).declare()
-            queue(channel).declare()
-            dead(channel).declare()
-            producer = Producer(channel)
+        """Consume until ``should_stop()`` or ``max_messages`` deliveries.
 
-            deliveries: deque[KombuMessage] = deque()
-
-            def handle(message: KombuMessage) -> None:
-                close_old_connections()
-                outcome = self.consumer.process(message.body, message.headers or {})
-                if outcome.status == "dead":
-                    headers = dict(message.headers or {})
-                    headers.update(
-                        {
-                            "x-dead-reason": outcome.reason[:1000],
-                            "x-dead-queue": self.consumer.name,
-                        }
+        A lost or unreachable broker is retried (the wait doubles from the
+        first to the longest of ``reconnect_delay``) until ``should_stop()``.
+        """
+        handled = [0]
+        delay, longest = reconnect_delay
+        while not should_stop():
+            if max_messages is not None and handled[0] >= max_messages:
+                break
+            connection = Connection(
+                self.url, transport_options={"confirm_publish": True}
+            )
+            try:
+                with connection:
+                    self._consume(
+                        connection,
+                        should_stop,
+                        idle_timeout,
+                        max_messages,
+                        on_outcome,
+                        handled,
                     )
-                    producer.publish(
-                        message.body,
-                        exchange=self.dead_exchange,
-                        routing_key=self.consumer.name,
-                        headers=headers,
-                        content_type=message.content_type or "application/octet-stream",
-                        content_encoding=message.content_encoding or "binary",
-                        delivery_mode=2,
-                        retry=True,
-                    )
-                    logger.error(
-                        "%s: dead-lettered a delivery: %s",
-                        self.consumer.name,
-                        outcome.reason,
-                    )
-                message.ack()
-                self.stats.count(outcome)
-                if on_outcome is not None:
-                    on_outcome(outcome)
-
-            # Deliveries are only queued by the callback and handled one by
-            # one below: waiting for the dead letter's publisher confirm reads
-            # the next deliveries, which must not be handled inside it (out of
-            # order, past max_messages). The prefetch is set before consuming,
-            # or RabbitMQ would not apply it to this consumer.
-            with connection.Consumer(
-                queue,
-                on_message=deliveries.append,
-                no_ack=False,
-                prefetch_count=self.prefetch,
-            ):
-                while not should_stop():
-                    if max_messages is not None and handled >= max_messages:
-                        break
-                    if deliveries:
-                        handle(deliveries.popleft())
-                        handled += 1
-                        continue
-                    try:
-                        connection.drain_events(timeout=idle_timeout)
-                    except TimeoutError:
-                        continue
-            # Deliveries left unhandled are unacknowledged: the broker
-            # requeues them when the connection closes.
+                break
+            except (*connection.connection_errors, *CONNECTION_ERRORS) as exc:
+                logger.warning(
+                    "%s: broker connection failed (%s); retrying in %.0f s",
+                    self.consumer.name,
+                    exc,
+                    delay,
+                )
+                deadline = time.monotonic() + delay
+                while time.monotonic() < deadline and not should_stop():
+                    time.sleep(min(0.1, delay))
+                delay = min(delay * 2, longest)
         return self.stats
+
+    def _consume(
+        self,
+        connection: Connection,
+        should_stop: Callable[[], bool],
+        idle_timeout: float,
+        max_messages: int | None,
+        on_outcome: Callable[[Outcome], None] | None,
+        handled: list[int],
+    ) -> None:
+        # One quick try: run() owns the waiting between reconnections.
+        connection.ensure_connection(max_retries=1, interval_start=0)
+        channel = connection.channel()
+        queue, dead = self.queues()
+        self.exchange(channel).declare()
+        self.dead_exchange(channel).declare()
+        queue(channel).declare()
+        dead(channel).declare()
+        producer = Producer(channel)
+
+        deliveries: deque[KombuMessage] = deque()
+
+        def handle(message: KombuMessage) -> None:
+            close_old_connections()
+            outcome = self.consumer.process(message.body, message.headers or {})
+            if outcome.status == "dead":
+                headers = dict(message.headers or {})
+                headers.update(
+                    {
+                        "x-dead-reason": outcome.reason[:1000],
+                        "x-dead-queue": self.consumer.name,
+                    }
+                )
+                producer.publish(
+                    message.body,
+                    exchange=self.dead_exchange,
+                    routing_key=self.consumer.name,
+                    headers=headers,
+                    content_type=message.content_type or "application/octet-stream",
+                    content_encoding=message.content_encoding or "binary",
+                    delivery_mode=2,
+                    retry=True,
+                )
+                logger.error(
+                    "%s: dead-lettered a delivery: %s",
+                    self.consumer.name,
+                    outcome.reason,
+                )
+            if outcome.status == "retry":
+                # The database is away: give it back and slow down.
+                message.requeue()
+                time.sleep(self.retry_pause)
+            else:
+                message.ack()
+            self.stats.count(outcome)
+            if on_outcome is not None:
+                on_outcome(outcome)
+
+        # Deliveries are only queued by the callback and handled one by
+        # one below: waiting for the dead letter's publisher confirm reads
+        # the next deliveries, which must not be handled inside it (out of
+        # order, past max_messages). The prefetch is set before consuming,
+        # or RabbitMQ would not apply it to this consumer.
+        with connection.Consumer(
+            queue,
+            on_message=deliveries.append,
+            no_ack=False,
+            prefetch_count=self.prefetch,
+        ):
+            while not should_stop():
+                if max_messages is not None and handled[0] >= max_messages:
+                    break
+                if deliveries:
+                    handle(deliveries.popleft())
+                    handled[0] += 1
+                    continue
+                try:
+                    connection.drain_events(timeout=idle_timeout)
+                except TimeoutError:
+                    continue
+        # Deliveries left unhandled are unacknowledged: the broker
+        # requeues them when the connection closes.

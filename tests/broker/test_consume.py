@@ -240,3 +240,34 @@ def test_the_consumer_stops_on_sigterm(
     out = consume(queue)  # no --max-messages: runs until the signal
     assert "Consumer stopped: applied 0, duplicate 0, dead 0." in out
     assert signal.getsignal(signal.SIGTERM) is previous
+
+
+def test_a_database_outage_gives_the_delivery_back_and_it_is_applied_later(
+    broker: Connection, make_queue: MakeQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from messagebus_django.consumer import Consumer, Outcome
+    from messagebus_django.transports.kombu import BrokerConsumer
+
+    queue = make_queue(TYPE)
+    publish_raw(broker, json.dumps(envelope(title="Outage")).encode(), routing_key=TYPE)
+    real_process = Consumer.process
+    calls: list[str] = []
+
+    def process_with_one_outage(
+        self: Consumer, body: Any, headers: Any = None
+    ) -> Outcome:
+        calls.append("process")
+        if len(calls) == 1:
+            return Outcome("retry", "database unavailable: gone", TYPE)
+        return real_process(self, body, headers)
+
+    monkeypatch.setattr(Consumer, "process", process_with_one_outage)
+    from messagebus_django import AsyncMessageBus
+
+    bus = AsyncMessageBus()  # no handler: applying is the inbox record alone
+    consumer = BrokerConsumer(Consumer(queue, bus=bus, max_attempts=1), types=[TYPE])
+    consumer.retry_pause = 0
+    stats = consumer.run(should_stop=lambda: False, idle_timeout=0.2, max_messages=2)
+    assert (stats.retry, stats.applied) == (1, 1)
+    assert InboxMessage.objects.filter(consumer=queue).count() == 1
+    assert drain(broker, f"{queue}.dead") == []

@@ -148,3 +148,35 @@ def test_a_handler_that_fails_once_is_retried(consumer: Consumer) -> None:
     flaky_consumer = Consumer("flaky", bus=bus, sleep=waits.append, retry_delay=0.5)
     assert flaky_consumer.process(delivery()).status == "applied"
     assert (len(calls), waits, Book.objects.count()) == (2, [0.5], 1)
+
+
+def test_a_database_outage_is_a_retry_not_a_dead_letter(
+    consumer: Consumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import OperationalError
+
+    from messagebus_django import consumer as consumer_module
+
+    async def lost_database(
+        event: BookRegistered, uow: AsyncUnitOfWorkTransaction[Any]
+    ) -> None:
+        raise OperationalError("server closed the connection unexpectedly")
+
+    bus = AsyncMessageBus()
+    bus.add_listener(BookRegistered, lost_database)
+    outage = Consumer("outage", bus=bus, sleep=lambda seconds: None)
+    monkeypatch.setattr(consumer_module, "_database_usable", lambda: False)
+    outcome = outage.process(delivery())
+    assert (outcome.status, outcome.reason) == (
+        "retry",
+        "database unavailable: server closed the connection unexpectedly",
+    )
+    # The same error with a healthy database is the message's own: dead.
+    monkeypatch.setattr(consumer_module, "_database_usable", lambda: True)
+    assert outage.process(delivery()).status == "dead"
+
+
+def test_the_database_usable_probe() -> None:
+    from messagebus_django.consumer import _database_usable
+
+    assert _database_usable() is True

@@ -122,3 +122,29 @@ def test_broker_down_at_commit_the_command_succeeds_and_the_event_waits(
     event = OutboxMessage.objects.get()
     assert (event.state, event.attempts) == ("pending", 0)
     assert "Broker unavailable" in caplog.text
+
+
+def test_the_broker_consumer_keeps_trying_an_unreachable_broker(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from messagebus_django import AsyncMessageBus
+    from messagebus_django.consumer import Consumer
+    from messagebus_django.transports.kombu import BrokerConsumer
+
+    consumer = Consumer("unreachable", bus=AsyncMessageBus(), types={})
+    broker = BrokerConsumer(
+        consumer, types=["book_registered_v1"], url="amqp://guest:guest@127.0.0.1:1//"
+    )
+    checks: list[int] = []
+
+    def stop_after_three_tries() -> bool:
+        checks.append(1)
+        return (
+            sum(1 for r in caplog.records if "broker connection failed" in r.message)
+            >= 3
+        )
+
+    stats = broker.run(should_stop=stop_after_three_tries, reconnect_delay=(0.01, 0.02))
+    assert stats.applied == 0
+    failures = [r for r in caplog.records if "broker connection failed" in r.message]
+    assert len(failures) == 3
