@@ -14,7 +14,7 @@ message id (the inbox).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -163,13 +163,17 @@ class OutboxRelay:
             update_fields=["attempts", "last_error", "dead", "next_attempt_at"],
         )
 
-    def relay_pending(self) -> RelayReport:
-        """Send batches until nothing is due or the broker is unavailable."""
+    def relay_pending(
+        self, should_stop: Callable[[], bool] | None = None
+    ) -> RelayReport:
+        """Send batches until nothing is due, the broker is unavailable or ``should_stop()``."""
         total = RelayReport()
         while True:
             report = self.relay_once()
             total += report
             if report.unavailable or report.sent + report.failed + report.dead == 0:
+                return total
+            if should_stop is not None and should_stop():
                 return total
 
 

@@ -320,3 +320,14 @@ def _isbn(number: int) -> str:
     body = f"978{number:09d}"
     total = sum(int(c) * (3 if i % 2 else 1) for i, c in enumerate(body))
     return body + str((10 - total % 10) % 10)
+
+
+def test_relay_pending_stops_between_batches_when_asked(
+    memory_transport: InMemoryTransport,
+) -> None:
+    with override_settings(MESSAGEBUS_RELAY_ON_COMMIT=False):
+        for number in range(3):
+            dispatch(register(isbn=_isbn(number), title=f"Book {number}"))
+    report = OutboxRelay(batch_size=1).relay_pending(should_stop=lambda: True)
+    assert report.sent == 1
+    assert OutboxMessage.objects.filter(published_at__isnull=True).count() == 2

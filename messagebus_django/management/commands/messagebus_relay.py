@@ -47,7 +47,7 @@ class Command(BaseCommand):
         total = RelayReport()
         with stop_on_signals() as stop:
             while True:
-                report = relay.relay_pending()
+                report = relay.relay_pending(should_stop=stop.is_set)
                 total += report
                 if report.sent or report.failed or report.dead:
                     self.stdout.write(self._describe(report))
