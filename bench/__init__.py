@@ -1,0 +1,1 @@
+"""The benchmarks of messagebus_django: ``python -m bench`` (see bench/README.md)."""

@@ -1,0 +1,1 @@
+"""The benchmark scenarios; each ``run(context)`` returns rows of the table."""
