@@ -31,7 +31,7 @@ import threading
 from asyncio import events
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor, Future
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from asgiref.sync import AsyncToSync, SyncToAsync, async_to_sync
 
@@ -71,8 +71,11 @@ class _InlineExecutor(Executor):
     """Runs the thread-sensitive sync calls of the handlers at once, on this thread."""
 
     def submit(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> Future[R]:
-        future: Future[R] = Future()
         loop = events._get_running_loop()
+        # ``loop.run_in_executor`` passes an asyncio future through as it is:
+        # one that is already done makes ``await`` return at once, with no
+        # loop iteration (and no self-pipe write) per ORM call.
+        future: Any = Future() if loop is None else loop.create_future()
         saved = _threadlocal_state()
         if isinstance(loop, _BridgeLoop):
             loop.inline_depth += 1
@@ -88,7 +91,7 @@ class _InlineExecutor(Executor):
             if isinstance(loop, _BridgeLoop):
                 loop.inline_depth -= 1
             _restore_threadlocal_state(saved)
-        return future
+        return cast("Future[R]", future)
 
 
 _INLINE = _InlineExecutor()

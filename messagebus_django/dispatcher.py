@@ -12,6 +12,7 @@ request's command runs on that request's own sync thread. See DESIGN.md.
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
@@ -38,7 +39,13 @@ TUow = TypeVar("TUow", bound=DjangoUnitOfWork)
 
 def unit_of_work_class() -> type[DjangoUnitOfWork]:
     """The class named by ``MESSAGEBUS_UNIT_OF_WORK``."""
-    uow_class: type[DjangoUnitOfWork] = import_string(conf.UNIT_OF_WORK)
+    return _import_unit_of_work(conf.UNIT_OF_WORK)
+
+
+@functools.lru_cache(maxsize=8)
+def _import_unit_of_work(path: str) -> type[DjangoUnitOfWork]:
+    # Once per path, not once per command (override_settings gives a new path).
+    uow_class: type[DjangoUnitOfWork] = import_string(path)
     return uow_class
 
 

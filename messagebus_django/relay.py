@@ -6,8 +6,9 @@ Right after a command commits, its published events are sent (robust
 (``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL), so several relays can
 run at once without sending a message twice. SQLite has no row locks: there a
 relay's IMMEDIATE transaction takes the database's write lock, so relays take
-turns. A relay killed between sending and recording it sends the message again
-on the next pass: delivery is at least once, and consumers deduplicate on the
+turns. Each batch is recorded as sent in one UPDATE at its end, in the same
+transaction: a relay killed before that sends the batch's messages again on
+the next pass. Delivery is at least once, and consumers deduplicate on the
 message id (the inbox).
 """
 
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from . import metrics
@@ -88,6 +89,7 @@ class OutboxRelay:
 
         report = RelayReport()
         sent: list[tuple[str, datetime, datetime]] = []
+        sent_ids: list[UUID] = []
         failed: list[str] = []
         dead: list[str] = []
         now = timezone.now()
@@ -129,11 +131,14 @@ class OutboxRelay:
                     report.failed += not row.dead
                     (dead if row.dead else failed).append(row.type)
                     continue
-                row.attempts += 1
-                row.published_at = timezone.now()
-                row.save(using=self.using, update_fields=["attempts", "published_at"])
                 report.sent += 1
-                sent.append((row.type, row.created_at, row.published_at))
+                sent.append((row.type, row.created_at, timezone.now()))
+                sent_ids.append(row.id)
+            if sent_ids:
+                # One UPDATE for the batch, in the same transaction as the lock.
+                StoredMessage.objects.using(self.using).filter(pk__in=sent_ids).update(
+                    attempts=F("attempts") + 1, published_at=timezone.now()
+                )
         if metrics.enabled():
             # The backlog is counted by sweeps only, not by the after-commit
             # sends that run in web requests.

@@ -33,8 +33,8 @@ def stamp_root(message: Message[Any]) -> None:
     """Give the first message of a ``handle`` its correlation id if it has none."""
     metadata = message.metadata
     if metadata.correlation_id is None:
-        message.metadata = metadata.model_copy(
-            update={"correlation_id": correlation_id.get() or message.message_id}
+        _restamp(
+            message, correlation_id.get() or message.message_id, metadata.causation_id
         )
 
 
@@ -42,10 +42,33 @@ def stamp_cause(message: Message[Any], cause: Message[Any]) -> None:
     """``message`` was raised while ``cause`` was handled: inherit its correlation."""
     metadata = message.metadata
     if metadata.causation_id is None or metadata.correlation_id is None:
-        message.metadata = metadata.model_copy(
-            update={
-                "correlation_id": metadata.correlation_id
-                or cause.metadata.correlation_id,
-                "causation_id": metadata.causation_id or cause.message_id,
-            }
+        _restamp(
+            message,
+            metadata.correlation_id or cause.metadata.correlation_id,
+            metadata.causation_id or cause.message_id,
         )
+
+
+def _restamp(
+    message: Message[Any], correlation: UUID | None, causation: UUID | None
+) -> None:
+    # On the hot path of every handled message: a frozen Metadata copied
+    # field by field (a third of model_copy's cost), and set without the
+    # model's validating __setattr__. Both values are UUIDs already.
+    metadata = message.metadata
+    values = dict(metadata.__dict__)
+    values["correlation_id"] = correlation
+    values["causation_id"] = causation
+    copy = object.__new__(type(metadata))
+    object.__setattr__(copy, "__dict__", values)
+    object.__setattr__(
+        copy,
+        "__pydantic_fields_set__",
+        metadata.__pydantic_fields_set__ | _TRACING_FIELDS,
+    )
+    object.__setattr__(copy, "__pydantic_extra__", metadata.__pydantic_extra__)
+    object.__setattr__(copy, "__pydantic_private__", metadata.__pydantic_private__)
+    message.__dict__["metadata"] = copy
+
+
+_TRACING_FIELDS = frozenset({"correlation_id", "causation_id"})

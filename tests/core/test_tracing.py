@@ -97,3 +97,18 @@ def test_tracing_ids_do_not_count_in_equality() -> None:
 
 def given_id() -> UUID:
     return UUID("01900000-0000-7000-8000-000000000003")
+
+
+def test_a_stamped_metadata_is_a_whole_metadata() -> None:
+    [command, *_] = handled(Order())
+    metadata = command.metadata
+    assert isinstance(metadata, Metadata)
+    assert metadata == Metadata(
+        name="order",
+        schema_version=1,
+        correlation_id=command.message_id,
+    )
+    assert metadata.model_dump()["correlation_id"] == command.message_id
+    assert {"correlation_id", "causation_id"} <= metadata.model_fields_set
+    # The class's default is untouched.
+    assert Order.model_fields["metadata"].default.correlation_id is None
