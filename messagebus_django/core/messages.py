@@ -13,7 +13,7 @@ import time
 from collections.abc import MutableSequence
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
-from uuid import UUID
+from uuid import UUID, SafeUUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -35,6 +35,20 @@ __all__ = [
 _uuid7_lock = threading.Lock()
 _uuid7_last_ms = 0
 _uuid7_counter = 0
+# Random bits are drawn from os.urandom in blocks (one system call for 512 ids).
+_RANDOM_BLOCK = 8 * 512
+_uuid7_random = b""
+_uuid7_offset = _RANDOM_BLOCK
+
+
+def _forget_random_block() -> None:
+    # A forked child must not reuse its parent's random bits.
+    global _uuid7_random, _uuid7_offset
+    _uuid7_random, _uuid7_offset = b"", _RANDOM_BLOCK
+
+
+if hasattr(os, "register_at_fork"):  # pragma: no branch - absent on Windows only
+    os.register_at_fork(after_in_child=_forget_random_block)
 
 
 def uuid7() -> UUID:
@@ -43,9 +57,12 @@ def uuid7() -> UUID:
     Within one millisecond a 12-bit counter keeps the ids of this process
     strictly increasing, so sorting by id sorts by creation.
     """
-    global _uuid7_last_ms, _uuid7_counter
-    rand = int.from_bytes(os.urandom(8), "big")
+    global _uuid7_last_ms, _uuid7_counter, _uuid7_random, _uuid7_offset
     with _uuid7_lock:
+        if _uuid7_offset >= _RANDOM_BLOCK:
+            _uuid7_random, _uuid7_offset = os.urandom(_RANDOM_BLOCK), 0
+        rand = int.from_bytes(_uuid7_random[_uuid7_offset : _uuid7_offset + 8], "big")
+        _uuid7_offset += 8
         now_ms = time.time_ns() // 1_000_000
         if now_ms > _uuid7_last_ms:
             _uuid7_last_ms = now_ms
@@ -62,7 +79,11 @@ def uuid7() -> UUID:
     value |= counter << 64
     value |= 0b10 << 62
     value |= rand & 0x3FFF_FFFF_FFFF_FFFF
-    return UUID(int=value)
+    # UUID(int=...) re-checks a value built to be in range; skip that.
+    uuid = object.__new__(UUID)
+    object.__setattr__(uuid, "int", value)
+    object.__setattr__(uuid, "is_safe", SafeUUID.unknown)
+    return uuid
 
 
 def _utcnow() -> datetime:

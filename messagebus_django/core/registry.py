@@ -448,7 +448,11 @@ class AsyncMessageBus:
         to the unit of work's message store. Keyword arguments are dependency
         instances for this call only.
         """
-        if isinstance(transaction, AsyncAbstractUnitOfWork):
+        # A plain class check first: the ABC check is slower, and only
+        # needed to explain a mistake.
+        if not isinstance(transaction, AsyncUnitOfWorkTransaction) and isinstance(
+            transaction, AsyncAbstractUnitOfWork
+        ):
             raise TypeError(
                 "handle() takes the transaction, not the unit of work: "
                 "'async with uow as transaction: await bus.handle(cmd, transaction)'"

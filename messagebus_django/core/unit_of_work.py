@@ -31,6 +31,8 @@ __all__ = [
 
 TRepositories = TypeVar("TRepositories", bound=AsyncAbstractRepository[Any])
 
+_REPOSITORY_TYPES: dict[type[Any], bool] = {}
+
 
 class TransactionStatus(enum.Enum):
     """Where a transaction is in its life."""
@@ -91,7 +93,15 @@ class AsyncAbstractUnitOfWork(abc.ABC, Generic[TRepositories]):
     def iter_repositories(self) -> Iterator[AsyncAbstractRepository[Any]]:
         """The repositories of this unit of work."""
         for member in vars(self).values():
-            if isinstance(member, AsyncAbstractRepository):
+            # Called after every handler: remember the answer per type
+            # instead of asking the ABC machinery each time.
+            kind = type(member)
+            is_repository = _REPOSITORY_TYPES.get(kind)
+            if is_repository is None:
+                is_repository = _REPOSITORY_TYPES[kind] = issubclass(
+                    kind, AsyncAbstractRepository
+                )
+            if is_repository:
                 yield member
 
     def collect_new_events(self) -> Iterator[Message[Any]]:
