@@ -450,8 +450,9 @@ class AsyncMessageBus:
         """
         # A plain class check first: the ABC check is slower, and only
         # needed to explain a mistake.
-        if not isinstance(transaction, AsyncUnitOfWorkTransaction) and isinstance(
-            transaction, AsyncAbstractUnitOfWork
+        given: object = transaction  # callers may pass anything
+        if not isinstance(given, AsyncUnitOfWorkTransaction) and isinstance(
+            given, AsyncAbstractUnitOfWork
         ):
             raise TypeError(
                 "handle() takes the transaction, not the unit of work: "
