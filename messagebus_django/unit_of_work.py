@@ -11,7 +11,12 @@ from django.db import transaction
 
 from . import bridge
 from .conf import conf
-from .core import AsyncAbstractRepository, AsyncAbstractUnitOfWork, Message
+from .core import (
+    AsyncAbstractRepository,
+    AsyncAbstractUnitOfWork,
+    AsyncUnitOfWorkTransaction,
+    Message,
+)
 from .outbox import DjangoMessageStore
 
 __all__ = ["DjangoUnitOfWork"]
@@ -71,6 +76,14 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
                 declared[name] = hint
             cls._declared_repositories = declared
         return declared
+
+    async def __aenter__(self) -> AsyncUnitOfWorkTransaction[Any]:
+        # A unit of work may be reused: forget the last transaction's state.
+        self.rollback_requested = False
+        self.after_commit = []
+        if isinstance(self.messagestore, DjangoMessageStore):
+            self.messagestore.pending = []
+        return await super().__aenter__()
 
     async def commit(self) -> None:
         """Let the ``atomic`` block commit when it ends."""

@@ -115,6 +115,10 @@ class AsyncAbstractUnitOfWork(abc.ABC, Generic[TRepositories]):
                     yield messages.pop(0)
 
     async def __aenter__(self) -> AsyncUnitOfWorkTransaction[TRepositories]:
+        # A new transaction has touched nothing yet: models left over by a
+        # failed one must not have their events handled in this one.
+        for repository in self.iter_repositories():
+            repository.seen.clear()
         transaction = AsyncUnitOfWorkTransaction(self)
         self._transaction = transaction
         return await transaction.__aenter__()

@@ -455,3 +455,13 @@ def test_repository_missing_attributes_still_raise() -> None:
         repository.things  # noqa: B018
     assert not hasattr(repository, "anything_else")
     assert not hasattr(ThingRepository(), "anything_else")
+
+
+async def test_a_new_transaction_forgets_models_a_failed_one_left() -> None:
+    uow = FakeUnitOfWork()
+    leftover = Thing()
+    leftover.messages.append(Happened(what="left over"))
+    uow.things.seen.append(leftover)  # seen, never collected: its transaction failed
+    async with uow as transaction:
+        assert list(uow.collect_new_events()) == []
+        await transaction.rollback()

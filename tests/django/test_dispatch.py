@@ -277,3 +277,22 @@ def test_a_cancelled_adispatch_rolls_back() -> None:
     assert async_to_sync(cancel_midway)() is True
     assert time.monotonic() - began < 10  # the handler was cancelled, not awaited
     assert Book.objects.count() == 0
+
+
+def test_a_reused_unit_of_work_starts_each_command_afresh(
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    uow = ScratchUnitOfWork()
+    with pytest.raises(Boom):
+        dispatch(WriteBooks(titles=["bad"], fail="event"), bus=make_bus(), uow=uow)
+    calls.clear()
+    bus = make_bus()
+    bus.add_listener(Remember, remember)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        dispatch(Remember(value="x"), bus=bus, uow=uow)
+    # Only this command's two callbacks; nothing of the failed one is stored.
+    assert calls == ["sync", "async"]
+    assert len(callbacks) == 2
+    from messagebus_django.models import StoredMessage
+
+    assert list(StoredMessage.objects.values_list("type", flat=True)) == ["remember_v1"]
