@@ -115,10 +115,6 @@ class AsyncAbstractUnitOfWork(abc.ABC, Generic[TRepositories]):
                     yield messages.pop(0)
 
     async def __aenter__(self) -> AsyncUnitOfWorkTransaction[TRepositories]:
-        # A new transaction has touched nothing yet: models left over by a
-        # failed one must not have their events handled in this one.
-        for repository in self.iter_repositories():
-            repository.seen.clear()
         transaction = AsyncUnitOfWorkTransaction(self)
         self._transaction = transaction
         return await transaction.__aenter__()
@@ -184,6 +180,10 @@ class AsyncUnitOfWorkTransaction(Generic[TRepositories]):
         await self.uow.rollback()
         self.status = TransactionStatus.rolledback
         self.uow.messagestore.discard_eventstream()
+        # Models a failed handler left seen must not have their events handled
+        # by the next transaction of this unit of work.
+        for repository in self.uow.iter_repositories():
+            repository.seen.clear()
         for listener in self._listeners:
             hook = getattr(listener, "on_after_rollback", None)
             if hook is not None:

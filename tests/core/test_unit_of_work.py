@@ -461,7 +461,10 @@ async def test_a_new_transaction_forgets_models_a_failed_one_left() -> None:
     uow = FakeUnitOfWork()
     leftover = Thing()
     leftover.messages.append(Happened(what="left over"))
-    uow.things.seen.append(leftover)  # seen, never collected: its transaction failed
+    with pytest.raises(RuntimeError, match="handler failed"):
+        async with uow:
+            uow.things.seen.append(leftover)  # seen, then its handler failed
+            raise RuntimeError("handler failed")
     async with uow as transaction:
         assert list(uow.collect_new_events()) == []
         await transaction.rollback()
