@@ -461,10 +461,14 @@ async def test_a_new_transaction_forgets_models_a_failed_one_left() -> None:
     uow = FakeUnitOfWork()
     leftover = Thing()
     leftover.messages.append(Happened(what="left over"))
-    with pytest.raises(RuntimeError, match="handler failed"):
+
+    async def failing_transaction() -> None:
         async with uow:
             uow.things.seen.append(leftover)  # seen, then its handler failed
             raise RuntimeError("handler failed")
+
+    with pytest.raises(RuntimeError, match="handler failed"):
+        await failing_transaction()
     async with uow as transaction:
         assert list(uow.collect_new_events()) == []
         await transaction.rollback()
