@@ -46,8 +46,11 @@ class RelayReport:
     dead: int = 0
     unavailable: bool = False
     """The broker could not be reached; the pass stopped early."""
+    fetched: int = 0
+    """Rows the pass locked; fewer than the batch size means nothing more is due."""
 
     def __iadd__(self, other: RelayReport) -> RelayReport:
+        self.fetched += other.fetched
         self.sent += other.sent
         self.failed += other.failed
         self.dead += other.dead
@@ -83,7 +86,9 @@ class OutboxRelay:
         first, longest = self.backoff
         return timedelta(seconds=min(first * 2 ** max(attempts - 1, 0), longest))
 
-    def relay_once(self, ids: Iterable[UUID] | None = None) -> RelayReport:
+    def relay_once(
+        self, ids: Iterable[UUID] | None = None, *, count_backlog: bool = True
+    ) -> RelayReport:
         """Send one batch of due messages (or only ``ids``); one transaction."""
         from .models import StoredMessage
 
@@ -108,6 +113,7 @@ class OutboxRelay:
                     "created_at", "id"
                 )[: self.batch_size]
             )
+            report.fetched = len(rows)
             for row in rows:
                 envelope = Envelope(
                     id=row.id,
@@ -142,13 +148,7 @@ class OutboxRelay:
         if metrics.enabled():
             # The backlog is counted by sweeps only, not by the after-commit
             # sends that run in web requests.
-            backlog = (
-                None
-                if ids is not None
-                else StoredMessage.objects.using(self.using)
-                .filter(published=True, published_at__isnull=True, dead=False)
-                .count()
-            )
+            backlog = None if ids is not None or not count_backlog else self.backlog()
             metrics.observe_relay(sent, failed, dead, backlog)
         return report
 
@@ -174,12 +174,24 @@ class OutboxRelay:
         """Send batches until nothing is due, the broker is unavailable or ``should_stop()``."""
         total = RelayReport()
         while True:
-            report = self.relay_once()
+            # The backlog gauge is counted by the last pass only.
+            report = self.relay_once(count_backlog=False)
             total += report
-            if report.unavailable or report.sent + report.failed + report.dead == 0:
+            done = report.unavailable or report.fetched < max(self.batch_size, 1)
+            if done or (should_stop is not None and should_stop()):
+                if metrics.enabled():
+                    metrics.observe_relay((), (), (), self.backlog())
                 return total
-            if should_stop is not None and should_stop():
-                return total
+
+    def backlog(self) -> int:
+        """Published events waiting in the outbox."""
+        from .models import StoredMessage
+
+        return (
+            StoredMessage.objects.using(self.using)
+            .filter(published=True, published_at__isnull=True, dead=False)
+            .count()
+        )
 
 
 def relay_after_commit(ids: list[UUID], using: str) -> None:
