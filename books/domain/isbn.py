@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-__all__ = ["ISBN", "InvalidISBN", "normalize_isbn"]
+__all__ = ["ISBN", "InvalidISBN", "complete_isbn13", "normalize_isbn"]
 
 
 class InvalidISBN(ValueError):
@@ -23,6 +23,11 @@ def _isbn10_ok(digits: str) -> bool:
         for index, char in enumerate(digits)
     )
     return total % 11 == 0
+
+
+def complete_isbn13(first12: str) -> str:
+    """The ISBN-13 that starts with these 12 digits (its check digit added)."""
+    return first12 + str(_isbn13_check_digit(first12))
 
 
 def _isbn13_check_digit(first12: str) -> int:
@@ -40,8 +45,7 @@ def normalize_isbn(value: str) -> str:
             raise InvalidISBN("An ISBN-10 has 9 digits and a digit or X.")
         if not _isbn10_ok(compact):
             raise InvalidISBN("This ISBN-10's check digit is wrong.")
-        first12 = "978" + compact[:9]
-        return first12 + str(_isbn13_check_digit(first12))
+        return complete_isbn13("978" + compact[:9])
     if len(compact) == 13:
         if not compact.isdigit():
             raise InvalidISBN("An ISBN-13 has 13 digits.")

@@ -104,3 +104,12 @@ def test_discontinue_book_command() -> None:
     assert raised.value.errors == {
         "reason": ["String should have at most 255 characters."]
     }
+
+
+def test_complete_isbn13_adds_the_check_digit() -> None:
+    from books.domain.isbn import complete_isbn13, normalize_isbn
+
+    assert complete_isbn13("978032112521") == "9780321125217"
+    assert normalize_isbn(complete_isbn13("979100000001")) == complete_isbn13(
+        "979100000001"
+    )

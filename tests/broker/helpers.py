@@ -15,6 +15,7 @@ from kombu.entity import Queue
 from kombu.message import Message as KombuMessage
 from kombu.messaging import Producer
 
+from books.domain.isbn import complete_isbn13
 from messagebus_django.conf import conf
 from messagebus_django.transports.kombu import topic_exchange
 
@@ -30,9 +31,7 @@ MakeQueue = Callable[..., str]
 
 def isbn13(number: int) -> str:
     """A valid ISBN-13, different for each ``number``."""
-    body = f"978{number:09d}"
-    total = sum(int(c) * (3 if i % 2 else 1) for i, c in enumerate(body))
-    return body + str((10 - total % 10) % 10)
+    return complete_isbn13(f"978{number:09d}")
 
 
 def drain(broker: Connection, name: str) -> list[KombuMessage]:

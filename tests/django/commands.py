@@ -10,6 +10,7 @@ import asyncio
 import zlib
 from typing import Any
 
+from books.domain.isbn import complete_isbn13
 from books.models import Book, BookActivity
 from messagebus_django import (
     AsyncAbstractRepository,
@@ -61,9 +62,7 @@ class ScratchUnitOfWork(DjangoUnitOfWork):
 
 def isbn_for(title: str) -> str:
     """A valid ISBN-13 derived from ``title`` (978 + 9 digits + check digit)."""
-    body = f"978{zlib.crc32(title.encode()) % 10**9:09d}"
-    total = sum(int(c) * (3 if i % 2 else 1) for i, c in enumerate(body))
-    return body + str((10 - total % 10) % 10)
+    return complete_isbn13(f"978{zlib.crc32(title.encode()) % 10**9:09d}")
 
 
 @async_listen
