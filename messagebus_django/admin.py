@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from .models import InboxMessage, OutboxMessage, StoredMessage
+from .models import PENDING, InboxMessage, OutboxMessage, StoredMessage
 
 if TYPE_CHECKING:
     _ModelAdmin = admin.ModelAdmin[Any]
@@ -39,9 +39,7 @@ class StateFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()
         if value == "pending":
-            return queryset.filter(
-                published=True, published_at__isnull=True, dead=False
-            )
+            return queryset.filter(PENDING)
         if value == "sent":
             return queryset.filter(published_at__isnull=False)
         if value == "dead":

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from typing import Any, TypeVar
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import transaction
@@ -33,8 +33,6 @@ from .core import (
 from .unit_of_work import DjangoUnitOfWork
 
 __all__ = ["adispatch", "dispatch", "handle_in_transaction", "unit_of_work_class"]
-
-TUow = TypeVar("TUow", bound=DjangoUnitOfWork)
 
 
 def unit_of_work_class() -> type[DjangoUnitOfWork]:

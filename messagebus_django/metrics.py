@@ -16,7 +16,7 @@ Nothing is imported, and nothing is counted, when the extra is absent or
 ``messagebus_relay_lag_seconds``
     From a message's creation to its acknowledgement by the broker.
 ``messagebus_outbox_backlog``
-    Published events waiting in the outbox (set by each relay pass).
+    Published events waiting in the outbox (counted at the end of each relay sweep).
 
 Expose them with ``prometheus_client``'s usual means, or route
 :func:`metrics_view` (``path("metrics", metrics_view)``).

@@ -7,7 +7,10 @@ from typing import ClassVar
 from django.db import models
 from django.db.models import Q
 
-__all__ = ["InboxMessage", "OutboxMessage", "StoredMessage"]
+__all__ = ["PENDING", "InboxMessage", "OutboxMessage", "StoredMessage"]
+
+PENDING = Q(published=True, published_at__isnull=True, dead=False)
+"""The outbox rows the relay still has to send (dead ones aside)."""
 
 
 class StoredMessage(models.Model):
@@ -49,7 +52,7 @@ class StoredMessage(models.Model):
             models.Index(
                 fields=["next_attempt_at", "created_at"],
                 name="messagebus_outbox_pending",
-                condition=Q(published=True, published_at__isnull=True, dead=False),
+                condition=PENDING,
             ),
             models.Index(fields=["type", "created_at"], name="messagebus_store_type"),
         ]

@@ -90,7 +90,7 @@ class OutboxRelay:
         self, ids: Iterable[UUID] | None = None, *, count_backlog: bool = True
     ) -> RelayReport:
         """Send one batch of due messages (or only ``ids``); one transaction."""
-        from .models import StoredMessage
+        from .models import PENDING, StoredMessage
 
         report = RelayReport()
         sent: list[tuple[str, datetime, datetime]] = []
@@ -99,9 +99,7 @@ class OutboxRelay:
         dead: list[str] = []
         now = timezone.now()
         with transaction.atomic(using=self.using):
-            pending = StoredMessage.objects.using(self.using).filter(
-                published=True, published_at__isnull=True, dead=False
-            )
+            pending = StoredMessage.objects.using(self.using).filter(PENDING)
             if ids is not None:
                 pending = pending.filter(pk__in=list(ids))
             else:
@@ -185,13 +183,9 @@ class OutboxRelay:
 
     def backlog(self) -> int:
         """Published events waiting in the outbox."""
-        from .models import StoredMessage
+        from .models import PENDING, StoredMessage
 
-        return (
-            StoredMessage.objects.using(self.using)
-            .filter(published=True, published_at__isnull=True, dead=False)
-            .count()
-        )
+        return StoredMessage.objects.using(self.using).filter(PENDING).count()
 
 
 def relay_after_commit(ids: list[UUID], using: str) -> None:
