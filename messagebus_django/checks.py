@@ -147,7 +147,7 @@ def _check_event_stream() -> list[CheckMessage]:
                     id=f"{PREFIX}.E009",
                 )
             )
-    attempts: object = getattr(settings, "MESSAGEBUS_RELAY_MAX_ATTEMPTS", 10)
+    attempts: object = conf.raw("RELAY_MAX_ATTEMPTS")
     if not (
         isinstance(attempts, int) and not isinstance(attempts, bool) and attempts >= 1
     ):
@@ -158,7 +158,7 @@ def _check_event_stream() -> list[CheckMessage]:
                 id=f"{PREFIX}.E010",
             )
         )
-    backoff: object = getattr(settings, "MESSAGEBUS_RELAY_BACKOFF", (2.0, 600.0))
+    backoff: object = conf.raw("RELAY_BACKOFF")
     if not (
         isinstance(backoff, tuple | list)
         and len(backoff) == 2

@@ -51,92 +51,128 @@ system checks in :mod:`messagebus_django.checks`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
+from django.core.signals import setting_changed
 
-__all__ = ["SETTING_NAMES", "conf"]
+__all__ = ["DEFAULTS", "SETTING_NAMES", "conf"]
 
-DEFAULT_UNIT_OF_WORK = "messagebus_django.unit_of_work.DjangoUnitOfWork"
 KOMBU_TRANSPORT = "messagebus_django.transports.kombu.KombuTransport"
+_DERIVED = object()
+
+DEFAULTS: dict[str, Any] = {
+    "UNIT_OF_WORK": "messagebus_django.unit_of_work.DjangoUnitOfWork",
+    "HANDLER_MODULES": (),
+    "AUTODISCOVER": True,
+    "DATABASE": "default",
+    "DEPENDENCIES": {},
+    "STORE_MESSAGES": True,
+    "BROKER_URL": None,
+    # The kombu transport when MESSAGEBUS_BROKER_URL is set, else none.
+    "TRANSPORT": _DERIVED,
+    "EXCHANGE": "messagebus",
+    "RELAY_ON_COMMIT": True,
+    "RELAY_MAX_ATTEMPTS": 10,
+    "RELAY_BACKOFF": (2.0, 600.0),
+    "METRICS": True,
+    "CORRELATION_HEADER": "X-Request-ID",
+}
+"""Each setting's default, without its ``MESSAGEBUS_`` prefix."""
+
+SETTING_NAMES = frozenset(f"MESSAGEBUS_{name}" for name in DEFAULTS)
+"""Every setting of this module, so a change of any of them resets what depends on it."""
 
 
 class Settings:
+    """Typed access to the settings.
+
+    Values are remembered once read (an unset setting costs Django a raised
+    ``AttributeError`` on every read, and several are read per command) and
+    forgotten whenever ``setting_changed`` names one (``override_settings``).
+    """
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Any] = {}
+
+    def raw(self, name: str) -> Any:
+        """The value of ``MESSAGEBUS_<name>`` as set, or its default."""
+        try:
+            return self._cache[name]
+        except KeyError:
+            value = getattr(settings, f"MESSAGEBUS_{name}", DEFAULTS[name])
+            if value is _DERIVED:
+                value = KOMBU_TRANSPORT if self.BROKER_URL else None
+            self._cache[name] = value
+            return value
+
+    def forget(self) -> None:
+        self._cache.clear()
+
     @property
     def UNIT_OF_WORK(self) -> str:
-        value: str = getattr(settings, "MESSAGEBUS_UNIT_OF_WORK", DEFAULT_UNIT_OF_WORK)
-        return value
+        return cast(str, self.raw("UNIT_OF_WORK"))
 
     @property
     def HANDLER_MODULES(self) -> Sequence[str]:
-        value: Sequence[str] = getattr(settings, "MESSAGEBUS_HANDLER_MODULES", ())
-        return value
+        return cast(Sequence[str], self.raw("HANDLER_MODULES"))
 
     @property
     def AUTODISCOVER(self) -> bool:
-        value: bool = getattr(settings, "MESSAGEBUS_AUTODISCOVER", True)
-        return value
+        return cast(bool, self.raw("AUTODISCOVER"))
 
     @property
     def DATABASE(self) -> str:
-        value: str = getattr(settings, "MESSAGEBUS_DATABASE", "default")
-        return value
+        return cast(str, self.raw("DATABASE"))
 
     @property
     def DEPENDENCIES(self) -> Mapping[str, Any]:
-        value: Mapping[str, Any] = getattr(settings, "MESSAGEBUS_DEPENDENCIES", {})
-        return value
+        return cast(Mapping[str, Any], self.raw("DEPENDENCIES"))
 
     @property
     def STORE_MESSAGES(self) -> bool:
-        value: bool = getattr(settings, "MESSAGEBUS_STORE_MESSAGES", True)
-        return value
+        return cast(bool, self.raw("STORE_MESSAGES"))
 
     @property
     def BROKER_URL(self) -> str | None:
-        value: str | None = getattr(settings, "MESSAGEBUS_BROKER_URL", None)
-        return value
+        return cast("str | None", self.raw("BROKER_URL"))
 
     @property
     def TRANSPORT(self) -> str | None:
-        default = KOMBU_TRANSPORT if self.BROKER_URL else None
-        value: str | None = getattr(settings, "MESSAGEBUS_TRANSPORT", default)
-        return value
+        return cast("str | None", self.raw("TRANSPORT"))
 
     @property
     def EXCHANGE(self) -> str:
-        value: str = getattr(settings, "MESSAGEBUS_EXCHANGE", "messagebus")
-        return value
+        return cast(str, self.raw("EXCHANGE"))
 
     @property
     def RELAY_ON_COMMIT(self) -> bool:
-        value: bool = getattr(settings, "MESSAGEBUS_RELAY_ON_COMMIT", True)
-        return value
+        return cast(bool, self.raw("RELAY_ON_COMMIT"))
 
     @property
     def RELAY_MAX_ATTEMPTS(self) -> int:
-        value: int = getattr(settings, "MESSAGEBUS_RELAY_MAX_ATTEMPTS", 10)
-        return value
+        return cast(int, self.raw("RELAY_MAX_ATTEMPTS"))
 
     @property
     def RELAY_BACKOFF(self) -> tuple[float, float]:
-        first, longest = getattr(settings, "MESSAGEBUS_RELAY_BACKOFF", (2.0, 600.0))
+        first, longest = self.raw("RELAY_BACKOFF")
         return float(first), float(longest)
 
     @property
     def METRICS(self) -> bool:
-        value: bool = getattr(settings, "MESSAGEBUS_METRICS", True)
-        return value
+        return cast(bool, self.raw("METRICS"))
 
     @property
     def CORRELATION_HEADER(self) -> str:
-        value: str = getattr(settings, "MESSAGEBUS_CORRELATION_HEADER", "X-Request-ID")
-        return value
+        return cast(str, self.raw("CORRELATION_HEADER"))
 
 
 conf = Settings()
 
-SETTING_NAMES = frozenset(
-    f"MESSAGEBUS_{name}" for name in dir(Settings) if name.isupper()
-)
-"""Every setting of this module, so a change of any of them resets what depends on it."""
+
+def _forget_on_change(*, setting: str, **kwargs: Any) -> None:
+    if setting in SETTING_NAMES:
+        conf.forget()
+
+
+setting_changed.connect(_forget_on_change, dispatch_uid="messagebus_django.conf")

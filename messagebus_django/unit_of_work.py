@@ -83,6 +83,7 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
         self.after_commit = []
         if isinstance(self.messagestore, DjangoMessageStore):
             self.messagestore.pending = []
+            self.messagestore.written = []
         return await super().__aenter__()
 
     async def commit(self) -> None:
@@ -140,7 +141,25 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
             transaction.on_commit(_as_sync(callback), using=self.using, robust=True)
 
 
-def _as_sync(func: Callable[[], Any]) -> Callable[[], Any]:
-    if inspect.iscoroutinefunction(func):
-        return functools.partial(bridge.run, func)
-    return func
+def _as_sync(func: Callable[[], Any]) -> Callable[[], None]:
+    """An ``on_commit`` callback that also awaits what ``func`` returns, if awaitable."""
+
+    def call() -> None:
+        # After COMMIT the command is done: a cancelled request must not
+        # cancel its after-commit work (the bridge reads this variable).
+        token = bridge.cancellation.set(None)
+        try:
+            if inspect.iscoroutinefunction(func):
+                bridge.run(func)
+                return
+            result = func()
+            if inspect.isawaitable(result):
+                bridge.run(_await, result)
+        finally:
+            bridge.cancellation.reset(token)
+
+    return call
+
+
+async def _await(awaitable: Awaitable[Any]) -> None:
+    await awaitable

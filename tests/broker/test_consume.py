@@ -103,7 +103,7 @@ def test_the_story_web_outbox_relay_broker_consumer_handler(
 
     out = consume(queue, "--max-messages", "1")
     assert f"Consuming {TYPE} from {queue!r}." in out
-    assert "Consumer stopped: applied 1, duplicate 0, dead 0." in out
+    assert "Consumer stopped: applied 1, duplicate 0, dead 0, given back 0." in out
     arrival = NewArrival.objects.get()
     assert (arrival.book_id, arrival.title, arrival.author) == (
         book_id,
@@ -144,7 +144,7 @@ def test_a_relay_killed_after_publishing_publishes_again_and_the_consumer_applie
     assert OutboxMessage.objects.get().state == "sent"
 
     out = consume(queue, "--max-messages", "2")
-    assert "Consumer stopped: applied 1, duplicate 1, dead 0." in out
+    assert "Consumer stopped: applied 1, duplicate 1, dead 0, given back 0." in out
     assert NewArrival.objects.filter(book_id=command.id).count() == 1
     assert NewArrival.objects.count() == 1
     assert InboxMessage.objects.filter(consumer=queue).count() == 1
@@ -174,7 +174,7 @@ def test_poison_goes_to_the_dead_queue_with_its_reason_and_the_rest_is_applied(
         publish_raw(broker, body, routing_key=TYPE)
 
     out = consume(queue, "--max-messages", "5", "--max-attempts", "2")
-    assert "Consumer stopped: applied 1, duplicate 0, dead 4." in out
+    assert "Consumer stopped: applied 1, duplicate 0, dead 4, given back 0." in out
     assert "dead: nope_v1 (unknown message type 'nope_v1')" in out
     arrival = NewArrival.objects.get(title="Learning DDD")
     assert str(arrival.book_id) == good["payload"]["id"]
@@ -208,13 +208,13 @@ def test_max_messages_is_kept_even_when_dead_letters_are_published(
         publish_raw(broker, body, routing_key=TYPE)
 
     out = consume(queue, "--max-messages", "2")
-    assert "Consumer stopped: applied 0, duplicate 0, dead 2." in out
+    assert "Consumer stopped: applied 0, duplicate 0, dead 2, given back 0." in out
     dead = drain(broker, f"{queue}.dead")
     assert [message.body for message in dead] == [b.decode() for b in bodies[:2]]
 
     # The rest was left unacknowledged, so it is delivered again, in order.
     out = consume(queue, "--max-messages", "3")
-    assert "Consumer stopped: applied 1, duplicate 0, dead 2." in out
+    assert "Consumer stopped: applied 1, duplicate 0, dead 2, given back 0." in out
     dead = drain(broker, f"{queue}.dead")
     assert [message.body for message in dead] == [b.decode() for b in bodies[2:]]
     assert NewArrival.objects.get().message_id == UUID(good["id"])
@@ -238,7 +238,7 @@ def test_the_consumer_stops_on_sigterm(
     monkeypatch.setattr(messagebus_consume, "stop_on_signals", stop_soon)
     previous = signal.getsignal(signal.SIGTERM)
     out = consume(queue)  # no --max-messages: runs until the signal
-    assert "Consumer stopped: applied 0, duplicate 0, dead 0." in out
+    assert "Consumer stopped: applied 0, duplicate 0, dead 0, given back 0." in out
     assert signal.getsignal(signal.SIGTERM) is previous
 
 

@@ -62,6 +62,8 @@ def test_a_committed_event_reaches_a_bound_queue_once(
     assert message.properties["message_id"] == str(event.id)
     assert message.content_type == "application/json"
     assert message.headers["message_type"] == "book_registered_v1"
+    assert message.headers["correlation_id"] == str(command.message_id)
+    assert message.headers["causation_id"] == str(command.message_id)
     assert message.delivery_info["routing_key"] == "book_registered_v1"
     assert drain(broker, queue) == []
 

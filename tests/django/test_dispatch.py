@@ -296,3 +296,28 @@ def test_a_reused_unit_of_work_starts_each_command_afresh(
     from messagebus_django.models import StoredMessage
 
     assert list(StoredMessage.objects.values_list("type", flat=True)) == ["remember_v1"]
+
+
+class AsyncCallable:
+    """An object whose ``__call__`` is ``async def``: awaited after commit too."""
+
+    async def __call__(self) -> None:
+        calls.append("async callable")
+
+
+def test_on_commit_awaits_what_a_callback_returns(
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    class Later(Command):
+        metadata: Metadata = Metadata(name="later", schema_version=1)
+
+    async def later(cmd: Later, uow: AsyncUnitOfWorkTransaction[Any]) -> None:
+        uow.on_commit(AsyncCallable())
+        uow.on_commit(lambda: remember_async())
+
+    bus = make_bus()
+    bus.add_listener(Later, later)
+    calls.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch(Later(), bus=bus, uow=ScratchUnitOfWork())
+    assert calls == ["async callable", "async"]

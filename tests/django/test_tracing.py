@@ -10,15 +10,16 @@ from uuid import UUID
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.test import Client
+from django.test import Client, override_settings
 
-from books.domain.messages import BookRegistered, RegisterBook
+from books.domain.messages import BookDiscontinued, BookRegistered, RegisterBook
 from messagebus_django import AsyncMessageBus, AsyncUnitOfWorkTransaction, dispatch
 from messagebus_django.consumer import Consumer
 from messagebus_django.log import MessageContextFilter
 from messagebus_django.models import StoredMessage
 from messagebus_django.relay import OutboxRelay
 from messagebus_django.transports import InMemoryTransport
+from tests.django.commands import Batch
 
 pytestmark = pytest.mark.django_db
 
@@ -71,28 +72,53 @@ def test_a_missing_or_bad_request_id_starts_a_new_trace(
 def test_the_relay_sends_the_ids_and_the_consumer_restores_them(
     django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
+    from messagebus_django.core.tracing import correlation_id
+
+    request_id = UUID(REQUEST_ID)
     command = RegisterBook(isbn="0-321-12521-5", title="DDD", author="Evans")
-    dispatch(command)
+    token = correlation_id.set(request_id)  # as the middleware does
+    try:
+        dispatch(command)
+    finally:
+        correlation_id.reset(token)
     transport = InMemoryTransport()
     OutboxRelay(transport).relay_pending()
     [envelope] = transport.sent
+    # Two different ids, so a swap would show.
     assert envelope.headers == {
-        "correlation_id": str(command.message_id),
+        "correlation_id": REQUEST_ID,
         "causation_id": str(command.message_id),
     }
 
     seen: list[BookRegistered] = []
+    follow_ups: list[BookDiscontinued] = []
 
     async def remember(
         event: BookRegistered, uow: AsyncUnitOfWorkTransaction[Any]
     ) -> None:
         seen.append(event)
+        batch = Batch(titles=[event.title])
+        batch.messages.append(BookDiscontinued(id=event.id, reason="mirror"))
+        await uow.batches.add(batch)
+
+    async def follow_up(
+        event: BookDiscontinued, uow: AsyncUnitOfWorkTransaction[Any]
+    ) -> None:
+        follow_ups.append(event)
 
     bus = AsyncMessageBus()
     bus.add_listener(BookRegistered, remember)
-    Consumer("trace", bus=bus).process(envelope.body(), envelope.headers)
-    assert seen[0].metadata.correlation_id == command.message_id
+    bus.add_listener(BookDiscontinued, follow_up)
+    consumer = Consumer("trace", bus=bus)
+    with override_settings(
+        MESSAGEBUS_UNIT_OF_WORK="tests.django.commands.ScratchUnitOfWork"
+    ):
+        assert consumer.process(envelope.body(), envelope.headers).status == "applied"
+    assert seen[0].metadata.correlation_id == request_id
     assert seen[0].metadata.causation_id == command.message_id
+    # What the consumer's handlers raise stays in the producer's trace.
+    assert follow_ups[0].metadata.correlation_id == request_id
+    assert follow_ups[0].metadata.causation_id == seen[0].message_id
 
 
 def test_log_records_of_a_dispatch_carry_the_ids(

@@ -322,7 +322,7 @@ def test_consume_binds_the_types_its_handlers_listen_to_and_reports(
         "applied: book_registered_v1",
         "duplicate: book_registered_v1",
         "dead: ? (malformed JSON: x)",
-        "Consumer stopped: applied 1, duplicate 1, dead 1.",
+        "Consumer stopped: applied 1, duplicate 1, dead 1, given back 0.",
     ]
     [broker] = FakeBrokerConsumer.made
     assert broker.types == ["book_registered_v1"]

@@ -176,7 +176,19 @@ def test_a_database_outage_is_a_retry_not_a_dead_letter(
     assert outage.process(delivery()).status == "dead"
 
 
-def test_the_database_usable_probe() -> None:
+def test_the_database_usable_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.db import OperationalError, connections
+
     from messagebus_django.consumer import _database_usable
 
     assert _database_usable() is True
+    connection = connections["default"]
+
+    def unreachable() -> None:
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(connection, "ensure_connection", unreachable)
+    assert _database_usable() is False
+    monkeypatch.undo()
+    monkeypatch.setattr(connection, "is_usable", lambda: False)
+    assert _database_usable() is False

@@ -148,3 +148,40 @@ def test_the_broker_consumer_keeps_trying_an_unreachable_broker(
     assert stats.applied == 0
     failures = [r for r in caplog.records if "broker connection failed" in r.message]
     assert len(failures) == 3
+
+
+def test_the_kombu_transport_publishes_the_envelope_and_its_tracing_headers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import UTC, datetime
+
+    from messagebus_django import uuid7
+    from messagebus_django.transports import Envelope
+    from messagebus_django.transports.kombu import KombuTransport
+
+    published: list[dict[str, Any]] = []
+
+    class Producer:
+        def publish(self, body: bytes, **properties: Any) -> None:
+            published.append({"body": body, **properties})
+
+    transport = KombuTransport("amqp://guest:guest@127.0.0.1:1//")
+    monkeypatch.setattr(transport, "_ensure_producer", Producer)
+    envelope = Envelope(
+        id=uuid7(),
+        type="book_registered_v1",
+        created_at=datetime(2026, 11, 26, tzinfo=UTC),
+        payload={"title": "DDD"},
+        headers={"correlation_id": "c", "causation_id": "d"},
+    )
+    transport.send(envelope)
+    [sent] = published
+    assert sent["body"] == envelope.body()
+    assert sent["routing_key"] == "book_registered_v1"
+    assert sent["delivery_mode"] == 2
+    assert sent["message_id"] == str(envelope.id)
+    assert sent["headers"] == {
+        "message_type": "book_registered_v1",
+        "correlation_id": "c",
+        "causation_id": "d",
+    }

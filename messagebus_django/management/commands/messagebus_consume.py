@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from messagebus_django.bus import build_bus
-from messagebus_django.consumer import Consumer, Outcome, event_types
+from messagebus_django.consumer import Consumer, Outcome
 from messagebus_django.core import AsyncMessageBus
 from messagebus_django.signals import stop_on_signals
 
@@ -69,7 +69,7 @@ class Command(BaseCommand):
             except (ImportError, ValueError) as exc:
                 raise CommandError(f"--handlers: {exc}") from exc
         consumer = Consumer(queue, bus=bus, max_attempts=max_attempts)
-        known = event_types(consumer.bus)
+        known = consumer.types
         if not types:
             types = sorted(
                 name for name, cls in known.items() if consumer.bus.has_handler(cls)
@@ -100,5 +100,5 @@ class Command(BaseCommand):
             )
         self.stdout.write(
             f"Consumer stopped: applied {stats.applied}, duplicate {stats.duplicate}, "
-            f"dead {stats.dead}."
+            f"dead {stats.dead}, given back {stats.retry}."
         )

@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from messagebus_django.conf import conf
-from messagebus_django.models import InboxMessage, StoredMessage
+from messagebus_django.models import PENDING, InboxMessage, StoredMessage
 
 
 class Command(BaseCommand):
@@ -39,9 +39,7 @@ class Command(BaseCommand):
             raise CommandError("--older-than must not be negative.")
         cutoff = timezone.now() - timedelta(days=older_than)
         using = conf.DATABASE
-        done = Q(published=False) | Q(published_at__isnull=False)
-        if include_dead:
-            done |= Q(dead=True)
+        done = ~PENDING if include_dead else ~PENDING & Q(dead=False)
         stored = StoredMessage.objects.using(using).filter(done, created_at__lt=cutoff)
         inbox = InboxMessage.objects.using(using).filter(received_at__lt=cutoff)
         if dry_run:
