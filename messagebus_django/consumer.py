@@ -34,6 +34,7 @@ from pydantic import ValidationError
 from .bus import get_bus
 from .conf import conf
 from .core import AsyncMessageBus, GenericEvent, Message, Metadata, message_type_name
+from .core.messages import from_payload
 from .dispatcher import handle_in_transaction, unit_of_work_class
 from .outbox import DjangoMessageStore
 
@@ -43,10 +44,14 @@ logger = logging.getLogger(__name__)
 
 
 def event_types(bus: AsyncMessageBus | None = None) -> dict[str, type[Message[Any]]]:
-    """``{"<name>_v<version>": EventClass}``: the installed apps' events and ``bus``'s."""
+    """``{"<name>_v<version>": EventClass}``: the installed apps' events and ``bus``'s.
+
+    Two classes with one wire name are a ``DuplicateMessageTypeError``: a
+    delivery could not tell which one it is.
+    """
     from django.apps import apps
 
-    from .introspection import message_classes
+    from .introspection import DuplicateMessageTypeError, message_classes
 
     classes: list[type[Message[Any]]] = list(
         message_classes(apps.get_app_configs(), GenericEvent)
@@ -55,8 +60,15 @@ def event_types(bus: AsyncMessageBus | None = None) -> dict[str, type[Message[An
         classes += [r.message_type for r in bus.registrations() if r.kind == "event"]
     found: dict[str, type[Message[Any]]] = {}
     for cls in classes:
-        if isinstance(cls.model_fields["metadata"].default, Metadata):
-            found.setdefault(message_type_name(cls), cls)
+        if not isinstance(cls.model_fields["metadata"].default, Metadata):
+            continue
+        name = message_type_name(cls)
+        other = found.setdefault(name, cls)
+        if other is not cls:
+            raise DuplicateMessageTypeError(
+                f"{other.__module__}.{other.__qualname__} and "
+                f"{cls.__module__}.{cls.__qualname__} are both {name!r}"
+            )
     return found
 
 
@@ -119,12 +131,11 @@ class Consumer:
         if not isinstance(payload, dict):
             return Outcome("dead", "malformed payload: expected an object", type_name)
         try:
-            event = cls.model_validate(
-                {
-                    **payload,
-                    "message_id": data["id"],
-                    "created_at": data.get("created_at") or datetime.now(UTC),
-                }
+            event = from_payload(
+                cls,
+                payload,
+                message_id=data["id"],
+                created_at=data.get("created_at") or datetime.now(UTC),
             )
         except ValidationError as exc:
             problems = "; ".join(

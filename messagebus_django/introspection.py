@@ -24,6 +24,7 @@ from .core import (
     Registration,
     message_type_name,
 )
+from .core.messages import ENVELOPE_FIELDS
 
 if TYPE_CHECKING:
     from .core import AsyncMessageBus
@@ -46,7 +47,7 @@ __all__ = [
 
 PACKAGE = "messagebus_django"
 
-PAYLOAD_EXCLUDED_FIELDS = frozenset({"message_id", "created_at", "metadata"})
+PAYLOAD_EXCLUDED_FIELDS = ENVELOPE_FIELDS
 """The fields ``DefaultMessageSerializer`` leaves out of a message's payload."""
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"

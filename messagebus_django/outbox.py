@@ -11,10 +11,9 @@ from .core import (
     Message,
     message_type_name,
 )
+from .core.messages import payload_of
 
 __all__ = ["DjangoMessageStore", "envelope_fields", "tracing_headers"]
-
-_EXCLUDED = {"message_id", "created_at", "metadata"}
 
 
 def envelope_fields(message: Message[Any]) -> dict[str, Any]:
@@ -26,7 +25,7 @@ def envelope_fields(message: Message[Any]) -> dict[str, Any]:
         "name": metadata.name,
         "schema_version": metadata.schema_version,
         "kind": "command" if isinstance(message, GenericCommand) else "event",
-        "payload": message.model_dump(mode="json", exclude=_EXCLUDED),
+        "payload": payload_of(message),
         "created_at": message.created_at,
         "published": metadata.published,
         "headers": tracing_headers(message),

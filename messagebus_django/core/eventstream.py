@@ -6,7 +6,7 @@ import abc
 from collections.abc import Mapping
 from typing import Any
 
-from .messages import Message, message_type_name
+from .messages import ENVELOPE_FIELDS, Message, message_type_name
 
 __all__ = [
     "AbstractMessageSerializer",
@@ -37,9 +37,7 @@ class DefaultMessageSerializer(AbstractMessageSerializer):
             "id": str(message.message_id),
             "created_at": message.created_at.isoformat(),
             "type": message_type_name(message),
-            "payload": message.model_dump_json(
-                exclude={"message_id", "created_at", "metadata"}
-            ),
+            "payload": message.model_dump_json(exclude=set(ENVELOPE_FIELDS)),
         }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import MutableSequence
+from collections.abc import Mapping, MutableSequence
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID, SafeUUID
@@ -18,6 +18,7 @@ from uuid import UUID, SafeUUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
+    "ENVELOPE_FIELDS",
     "Command",
     "Event",
     "Field",
@@ -27,8 +28,11 @@ __all__ = [
     "Message",
     "Metadata",
     "Model",
+    "TMessage",
     "TMetadata",
+    "from_payload",
     "message_type_name",
+    "payload_of",
     "uuid7",
 ]
 
@@ -144,16 +148,40 @@ class Message(BaseModel, Generic[TMetadata]):
         fields = ", ".join(
             f"{key}={value!r}"
             for key, value in self.__dict__.items()
-            if key not in ("message_id", "created_at", "metadata")
+            if key not in ENVELOPE_FIELDS
         )
         return f"{type(self).__name__}({fields})"
+
+
+TMessage = TypeVar("TMessage", bound="Message[Any]")
+
+ENVELOPE_FIELDS = frozenset({"message_id", "created_at", "metadata"})
+"""The fields every message has; the others are its payload."""
+
+
+def payload_of(message: Message[Any]) -> dict[str, Any]:
+    """The message's own fields, JSON-ready: what the event stream carries."""
+    return message.model_dump(mode="json", exclude=set(ENVELOPE_FIELDS))
+
+
+def from_payload(
+    message_type: type[TMessage],
+    payload: Mapping[str, Any],
+    *,
+    message_id: Any,
+    created_at: Any,
+) -> TMessage:
+    """The message of ``message_type`` that :func:`payload_of` and its id made."""
+    return message_type.model_validate(
+        {**payload, "message_id": message_id, "created_at": created_at}
+    )
 
 
 def _content(message: Message[Any]) -> dict[str, Any]:
     content = {
         key: value
         for key, value in message.__dict__.items()
-        if key not in ("message_id", "created_at", "metadata")
+        if key not in ENVELOPE_FIELDS
     }
     metadata = message.metadata
     # Tracing ids differ between runs, like message ids: not content.

@@ -43,7 +43,7 @@ from messagebus_django.core import (
 )
 
 # What message equality compares, so failure reports show what differs.
-from messagebus_django.core.messages import _content
+from messagebus_django.core.messages import _content, from_payload
 
 if TYPE_CHECKING:
     from messagebus_django.relay import RelayReport
@@ -496,8 +496,8 @@ class EventCapture:
         """
         name = message_type_name(message_type)
         return [
-            message_type.model_validate(
-                {**e.payload, "message_id": e.id, "created_at": e.created_at}
+            from_payload(
+                message_type, e.payload, message_id=e.id, created_at=e.created_at
             )
             for e in self.transport.sent
             if e.type == name

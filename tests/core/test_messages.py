@@ -312,3 +312,23 @@ def test_model_compared_with_a_non_model_is_not_implemented() -> None:
 def test_models_are_not_hashable() -> None:
     with pytest.raises(TypeError, match="unhashable"):
         hash(Ball(colour="red"))
+
+
+def test_a_payload_round_trips_to_an_equal_message() -> None:
+    from messagebus_django.core.messages import (
+        ENVELOPE_FIELDS,
+        from_payload,
+        payload_of,
+    )
+
+    message = Ping(text="hi", count=3)
+    payload = payload_of(message)
+    assert not ENVELOPE_FIELDS & payload.keys()
+    again = from_payload(
+        Ping, payload, message_id=message.message_id, created_at=message.created_at
+    )
+    assert again == message
+    assert (again.message_id, again.created_at) == (
+        message.message_id,
+        message.created_at,
+    )

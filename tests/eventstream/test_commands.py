@@ -332,3 +332,17 @@ def test_consume_binds_the_types_its_handlers_listen_to_and_reports(
     )
     assert broker.run_with["max_messages"] == 3
     assert broker.run_with["should_stop"]() is False
+
+
+def test_consume_refuses_two_event_classes_with_one_wire_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from messagebus_django import consumer as consumer_module
+    from messagebus_django.introspection import DuplicateMessageTypeError
+
+    def duplicate(bus: object = None) -> dict[str, object]:
+        raise DuplicateMessageTypeError("a.Event and b.Event are both 'x_v1'")
+
+    monkeypatch.setattr(consumer_module, "event_types", duplicate)
+    with pytest.raises(CommandError, match="are both 'x_v1'"):
+        command("messagebus_consume", "--queue", "q")

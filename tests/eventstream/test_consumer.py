@@ -192,3 +192,19 @@ def test_the_database_usable_probe(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.undo()
     monkeypatch.setattr(connection, "is_usable", lambda: False)
     assert _database_usable() is False
+
+
+def test_two_event_classes_with_one_wire_name_are_refused() -> None:
+    from messagebus_django import Event, Metadata
+    from messagebus_django.introspection import DuplicateMessageTypeError
+
+    class Impostor(Event):
+        metadata: Metadata = Metadata(name="book_registered", schema_version=1)
+
+    async def handle(event: Impostor, uow: AsyncUnitOfWorkTransaction[Any]) -> None:
+        pass
+
+    bus = AsyncMessageBus()
+    bus.add_listener(Impostor, handle)
+    with pytest.raises(DuplicateMessageTypeError, match="book_registered_v1"):
+        event_types(bus)

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from messagebus_django.bus import build_bus
 from messagebus_django.consumer import Consumer, Outcome
-from messagebus_django.core import AsyncMessageBus
+from messagebus_django.core import AsyncMessageBus, ConfigurationError
 from messagebus_django.signals import stop_on_signals
 
 
@@ -68,7 +68,10 @@ class Command(BaseCommand):
                 bus = build_bus(handlers)
             except (ImportError, ValueError) as exc:
                 raise CommandError(f"--handlers: {exc}") from exc
-        consumer = Consumer(queue, bus=bus, max_attempts=max_attempts)
+        try:
+            consumer = Consumer(queue, bus=bus, max_attempts=max_attempts)
+        except ConfigurationError as exc:  # two event classes with one wire name
+            raise CommandError(str(exc)) from exc
         known = consumer.types
         if not types:
             types = sorted(
