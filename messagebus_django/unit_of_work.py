@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar, get_type_hints
+from typing import Any
 
 from django.db import transaction
 
@@ -40,14 +40,13 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
 
     using: str
     """The database alias of the transaction."""
-    _declared_repositories: ClassVar[dict[str, type[AsyncAbstractRepository[Any]]]]
 
     def __init__(self, *, using: str | None = None) -> None:
         using = using or conf.DATABASE
         self.using = using
         if conf.STORE_MESSAGES:
             self.messagestore = DjangoMessageStore()
-        for name, repository_class in self.repository_classes().items():
+        for name, repository_class in self.concrete_repository_classes().items():
             repository = repository_class()
             if hasattr(repository, "using"):
                 setattr(repository, "using", using)  # noqa: B010
@@ -56,25 +55,17 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
         self.after_commit: list[Callable[[], Any]] = []
 
     @classmethod
-    def repository_classes(cls) -> dict[str, type[AsyncAbstractRepository[Any]]]:
-        """The repositories the class declares, by attribute name."""
-        declared: dict[str, type[AsyncAbstractRepository[Any]]] | None = (
-            cls.__dict__.get("_declared_repositories")
-        )
-        if declared is None:
-            declared = {}
-            for name, hint in get_type_hints(cls).items():
-                if not (
-                    isinstance(hint, type) and issubclass(hint, AsyncAbstractRepository)
-                ):
-                    continue
-                if inspect.isabstract(hint):
-                    raise TypeError(
-                        f"{cls.__qualname__}.{name} is annotated with the abstract "
-                        f"{hint.__qualname__}: annotate it with a concrete repository"
-                    )
-                declared[name] = hint
-            cls._declared_repositories = declared
+    def concrete_repository_classes(
+        cls,
+    ) -> dict[str, type[AsyncAbstractRepository[Any]]]:
+        """The declared repositories; an abstract one is a ``TypeError``."""
+        declared = cls.repository_classes()
+        for name, hint in declared.items():
+            if inspect.isabstract(hint):
+                raise TypeError(
+                    f"{cls.__qualname__}.{name} is annotated with the abstract "
+                    f"{hint.__qualname__}: annotate it with a concrete repository"
+                )
         return declared
 
     async def __aenter__(self) -> AsyncUnitOfWorkTransaction[Any]:

@@ -12,7 +12,7 @@ import abc
 import enum
 from collections.abc import Awaitable, Callable, Iterator
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, get_type_hints
 
 from .messages import Message
 from .repository import (
@@ -89,6 +89,26 @@ class AsyncAbstractUnitOfWork(abc.ABC, Generic[TRepositories]):
         ``atomic`` block) defers it.
         """
         await callback()
+
+    @classmethod
+    def repository_classes(cls) -> dict[str, type[AsyncAbstractRepository[Any]]]:
+        """The repositories the class declares as annotations, by attribute name.
+
+        Abstract ones included (a subclass or the caller gives the concrete
+        one). Worked out once per class.
+        """
+        declared: dict[str, type[AsyncAbstractRepository[Any]]] | None = (
+            cls.__dict__.get("_declared_repositories")
+        )
+        if declared is None:
+            declared = {
+                name: hint
+                for name, hint in get_type_hints(cls).items()
+                if isinstance(hint, type) and issubclass(hint, AsyncAbstractRepository)
+            }
+            # Set on this very class: a subclass works out its own.
+            type.__setattr__(cls, "_declared_repositories", declared)
+        return declared
 
     def iter_repositories(self) -> Iterator[AsyncAbstractRepository[Any]]:
         """The repositories of this unit of work."""

@@ -23,7 +23,6 @@ from typing import (
     Protocol,
     TypeVar,
     cast,
-    get_type_hints,
 )
 from uuid import UUID
 
@@ -163,15 +162,6 @@ class InMemoryUnitOfWork(AsyncAbstractUnitOfWork[Any]):
                     "collects events only from AsyncAbstractRepository instances"
                 )
             setattr(self, name, repository)
-
-    @classmethod
-    def repository_classes(cls) -> dict[str, type[AsyncAbstractRepository[Any]]]:
-        """The repositories the class declares as annotations, by attribute name."""
-        return {
-            name: hint
-            for name, hint in get_type_hints(cls).items()
-            if isinstance(hint, type) and issubclass(hint, AsyncAbstractRepository)
-        }
 
     async def commit(self) -> None:
         self.committed += 1
