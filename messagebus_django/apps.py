@@ -24,7 +24,7 @@ class MessagebusConfig(AppConfig):
         from .bus import get_bus, reset_bus
         from .checks import check_settings
 
-        reset_bus(autodiscover=self.autodiscover)
+        reset_bus()
         if any(error.is_serious() for error in check_settings(app_configs=None)):
             # Mistaken settings: let `manage.py check` (and runserver's checks)
             # name them by id instead of failing here with a traceback.

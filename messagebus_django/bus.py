@@ -20,7 +20,6 @@ HANDLERS_MODULE = "handlers"
 
 _lock = threading.Lock()
 _bus: AsyncMessageBus | None = None
-_autodiscover_allowed = True
 
 
 def handler_modules() -> list[str]:
@@ -31,7 +30,9 @@ def handler_modules() -> list[str]:
     ``MESSAGEBUS_HANDLER_MODULES``.
     """
     modules: list[str] = []
-    if _autodiscover_allowed and conf.AUTODISCOVER:
+    # The installed app config says whether it may (SimpleMessagebusConfig not).
+    app_config = apps.get_app_config("messagebus_django")
+    if getattr(app_config, "autodiscover", True) and conf.AUTODISCOVER:
         for app_config in apps.get_app_configs():
             # django.contrib.auth has a "handlers" package of its own (mod_wsgi).
             if app_config.name.startswith("django."):
@@ -71,13 +72,11 @@ def get_bus() -> AsyncMessageBus:
     return bus
 
 
-def reset_bus(*, autodiscover: bool | None = None) -> None:
+def reset_bus() -> None:
     """Forget the bus; the next :func:`get_bus` builds it again."""
-    global _bus, _autodiscover_allowed
+    global _bus
     with _lock:
         _bus = None
-        if autodiscover is not None:
-            _autodiscover_allowed = autodiscover
 
 
 @receiver(setting_changed)

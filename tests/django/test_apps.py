@@ -20,7 +20,7 @@ from tests.django.extra_handlers import Ping, ping
 @pytest.fixture(autouse=True)
 def _fresh_bus() -> Any:
     yield
-    reset_bus(autodiscover=True)
+    reset_bus()
 
 
 def test_installed_apps_handlers_are_discovered() -> None:
@@ -75,15 +75,25 @@ def test_autodiscover_off() -> None:
 def test_simple_config_scans_only_the_listed_modules() -> None:
     assert SimpleMessagebusConfig.autodiscover is False
     assert SimpleMessagebusConfig.default is False
-    config = SimpleMessagebusConfig(
-        "messagebus_django", apps.get_app_config("messagebus_django").module
-    )
-    with override_settings(MESSAGEBUS_HANDLER_MODULES=["tests.django.extra_handlers"]):
-        config.ready()
+    simple = [
+        "messagebus_django.apps.SimpleMessagebusConfig"
+        if name == "messagebus_django"
+        else name
+        for name in _installed()
+    ]
+    with override_settings(
+        INSTALLED_APPS=simple,
+        MESSAGEBUS_HANDLER_MODULES=["tests.django.extra_handlers"],
+    ):
+        assert isinstance(
+            apps.get_app_config("messagebus_django"), SimpleMessagebusConfig
+        )
         assert handler_modules() == ["tests.django.extra_handlers"]
         bus = get_bus()
         assert bus.has_handler(Ping)
         assert not bus.has_handler(RegisterBook)
+    # Back to the autodiscovering config.
+    assert get_bus().has_handler(RegisterBook)
 
 
 def test_import_error_inside_a_handlers_module_propagates() -> None:
