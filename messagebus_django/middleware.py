@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from uuid import UUID
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -52,24 +53,26 @@ class CorrelationIdMiddleware:
     ) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self.is_async:
             return self.__acall__(request)
-        request_id = _request_id(request)
-        request.correlation_id = request_id  # type: ignore[attr-defined]
-        token = correlation_id.set(request_id)
-        try:
+        with _correlated(request) as request_id:
             response = self.get_response(request)
-        finally:
-            correlation_id.reset(token)
         assert isinstance(response, HttpResponseBase)
         response.headers[conf.CORRELATION_HEADER] = str(request_id)
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        request_id = _request_id(request)
-        request.correlation_id = request_id  # type: ignore[attr-defined]
-        token = correlation_id.set(request_id)
-        try:
+        with _correlated(request) as request_id:
             response = await self.get_response(request)  # type: ignore[misc]
-        finally:
-            correlation_id.reset(token)
         response.headers[conf.CORRELATION_HEADER] = str(request_id)
         return response  # type: ignore[no-any-return]
+
+
+@contextmanager
+def _correlated(request: HttpRequest) -> Iterator[UUID]:
+    """The request's correlation id, current while the block runs."""
+    request_id = _request_id(request)
+    request.correlation_id = request_id  # type: ignore[attr-defined]
+    token = correlation_id.set(request_id)
+    try:
+        yield request_id
+    finally:
+        correlation_id.reset(token)

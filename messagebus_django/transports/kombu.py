@@ -164,6 +164,8 @@ class BrokerConsumer:
         self.types = list(types)
         self.prefetch = prefetch
         self.stats = ConsumerStats()
+        self.handled = 0
+        """Deliveries handled by the current :meth:`run`, across reconnections."""
         self.retry_pause = 1.0
         """Seconds to wait after giving a delivery back (the database was away)."""
 
@@ -191,10 +193,10 @@ class BrokerConsumer:
         A lost or unreachable broker is retried (the wait doubles from the
         first to the longest of ``reconnect_delay``) until ``should_stop()``.
         """
-        handled = [0]
+        self.handled = 0
         delay, longest = reconnect_delay
         while not should_stop():
-            if max_messages is not None and handled[0] >= max_messages:
+            if max_messages is not None and self.handled >= max_messages:
                 break
             connection = Connection(
                 self.url, transport_options={"confirm_publish": True}
@@ -207,7 +209,6 @@ class BrokerConsumer:
                         idle_timeout,
                         max_messages,
                         on_outcome,
-                        handled,
                     )
                 break
             except (*connection.connection_errors, *CONNECTION_ERRORS) as exc:
@@ -230,7 +231,6 @@ class BrokerConsumer:
         idle_timeout: float,
         max_messages: int | None,
         on_outcome: Callable[[Outcome], None] | None,
-        handled: list[int],
     ) -> None:
         # One quick try: run() owns the waiting between reconnections.
         connection.ensure_connection(max_retries=1, interval_start=0)
@@ -292,11 +292,11 @@ class BrokerConsumer:
             prefetch_count=self.prefetch,
         ):
             while not should_stop():
-                if max_messages is not None and handled[0] >= max_messages:
+                if max_messages is not None and self.handled >= max_messages:
                     break
                 if deliveries:
                     handle(deliveries.popleft())
-                    handled[0] += 1
+                    self.handled += 1
                     continue
                 try:
                     connection.drain_events(timeout=idle_timeout)
