@@ -35,7 +35,15 @@ def sync_bus() -> AsyncMessageBus:
     return bus
 
 
-def test_an_all_sync_bus_runs_on_the_callers_thread_with_no_loop() -> None:
+def test_an_all_sync_bus_runs_on_the_callers_thread_with_no_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from messagebus_django import bridge
+
+    def no_bridge(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an all-sync bus must not start an event loop")
+
+    monkeypatch.setattr(bridge, "run", no_bridge)
     bus = sync_bus()
     assert bus.all_sync
     assert dispatch(SyncWrite(title="a"), bus=bus, uow=ScratchUnitOfWork()) == Ok("a")
