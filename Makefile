@@ -9,7 +9,7 @@ BROKER_URL ?=
 .PHONY: help install run test test-pg test-asgiref-oldest lint format migrate superuser bench clean
 
 help:
-	@echo "make run    - set up the venv, migrate SQLite, serve the bookstore on 127.0.0.1:8000"
+	@echo "make run    - set up the venv, migrate SQLite, serve the bookstore on 127.0.0.1:8000 (PORT=...)"
 	@echo "make test   - set up the venv, run ruff, mypy and pytest with the coverage gate"
 	@echo "make test-pg - the same tests against PostgreSQL ($(PG_URL))"
 	@echo "make lint   - ruff and mypy only"
@@ -60,8 +60,11 @@ test-asgiref-oldest: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 
+# `make run PORT=8001` for another port. DEBUG on for this local server only:
+# the settings keep it off everywhere else.
+PORT ?= 8000
 run: migrate
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 superuser: migrate
 	$(BIN)/python manage.py createsuperuser
