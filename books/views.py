@@ -89,8 +89,9 @@ def database_unavailable_is_503(
 
     ``OperationalError`` and ``InterfaceError`` are the database's "cannot
     serve you now" (connection refused or lost, file not openable, the
-    server shutting down); any other error is a bug and stays a 500. A
-    command interrupted this way was rolled back, so retrying is safe.
+    server shutting down, SQLite still locked after its timeout); any other
+    error is a bug and stays a 500. A command interrupted this way was
+    rolled back, so retrying is safe.
     """
 
     @functools.wraps(view)
