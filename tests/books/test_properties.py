@@ -3,13 +3,16 @@
 Whatever a client sends, the API answers 2xx or 4xx (never a 5xx),
 the register page shows the form again or redirects, ``register_book`` prints
 an id or fails with one ``CommandError`` line; and nothing is half-written:
-every stored book has its "registered" history line, and books appear only
-for the requests that said they were created.
+every stored book has its "registered" history line, books appear only for
+the requests that said they were created, and what is stored keeps the
+rules (a 13-digit ASCII ISBN, one line of text per title and author).
 """
 
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from io import StringIO
 from typing import Any
 
@@ -89,9 +92,16 @@ CONTENT_TYPES = st.sampled_from(
 
 
 def assert_nothing_half_written(created: int) -> None:
+    """Whole books only, and only what the rules let in."""
     assert Book.objects.count() == created
     assert BookActivity.objects.filter(kind="registered").count() == created
     assert not Book.objects.exclude(activities__kind="registered").exists()
+    for isbn, title, author in Book.objects.values_list("isbn", "title", "author"):
+        assert re.fullmatch(r"97[89][0-9]{10}", isbn), isbn
+        for text in (title, author):
+            assert text == text.strip()
+            assert 1 <= len(text) <= 255
+            assert not any(unicodedata.category(char) == "Cc" for char in text)
 
 
 def csrf_client(user: User) -> tuple[Client, str]:
