@@ -9,7 +9,7 @@ BROKER_URL ?=
 .PHONY: help install run test test-pg test-asgiref-oldest lint format migrate superuser bench clean
 
 help:
-	@echo "make run    - set up the venv, migrate SQLite, serve the bookstore on 127.0.0.1:8000 (PORT=...)"
+	@echo "make run    - set up the venv, migrate SQLite, serve the bookstore on 127.0.0.1:8000"
 	@echo "make test   - set up the venv, run ruff, mypy and pytest with the coverage gate"
 	@echo "make test-pg - the same tests against PostgreSQL ($(PG_URL))"
 	@echo "make lint   - ruff and mypy only"
