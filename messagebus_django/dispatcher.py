@@ -23,6 +23,7 @@ from . import bridge, metrics
 from .bus import get_bus
 from .conf import conf
 from .core import (
+    AbstractMetricsStore,
     AsyncMessageBus,
     Err,
     GenericCommand,
@@ -84,10 +85,12 @@ def dispatch(
     """
     the_bus = bus if bus is not None else get_bus()
     the_uow = uow if uow is not None else unit_of_work_class()()
-    if not metrics.enabled():
+    metrics_store = the_uow.metrics_store
+    if type(metrics_store).observe_dispatch is AbstractMetricsStore.observe_dispatch:
+        # Nothing to report to: no timing, no list of handled messages.
         with transaction.atomic(using=the_uow.using, durable=durable):
             return handle_in_transaction(the_bus, command, the_uow, dependencies)
-    with metrics.observe_dispatch(message_type_name(command)) as report:
+    with metrics.observe_dispatch(metrics_store, message_type_name(command)) as report:
         with transaction.atomic(using=the_uow.using, durable=durable):
             result = handle_in_transaction(the_bus, command, the_uow, dependencies)
         report(

@@ -9,13 +9,14 @@ from typing import Any
 
 from django.db import transaction
 
-from . import bridge
+from . import bridge, metrics
 from .conf import conf
 from .core import (
     AsyncAbstractRepository,
     AsyncAbstractUnitOfWork,
     AsyncUnitOfWorkTransaction,
     Message,
+    SinkholeMetricsStore,
 )
 from .outbox import DjangoMessageStore
 
@@ -44,6 +45,9 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
     def __init__(self, *, using: str | None = None) -> None:
         using = using or conf.DATABASE
         self.using = using
+        if type(self.metrics_store) is SinkholeMetricsStore:
+            # No store of the subclass's own: the project's (MESSAGEBUS_METRICS).
+            self.metrics_store = metrics.store()
         if conf.STORE_MESSAGES:
             self.messagestore = DjangoMessageStore()
         for name, repository_class in self.concrete_repository_classes().items():
