@@ -28,8 +28,8 @@ from .core import (
     Err,
     GenericCommand,
     Message,
+    SyncMessageBus,
     message_type_name,
-    run_without_loop,
 )
 from .unit_of_work import DjangoUnitOfWork
 
@@ -60,6 +60,21 @@ async def _handle(
             await uow_transaction.rollback()
         else:
             await uow_transaction.commit()
+    return result
+
+
+def _handle_sync(
+    bus: SyncMessageBus[Any],
+    command: Message[Any],
+    uow: DjangoUnitOfWork,
+    dependencies: dict[str, Any],
+) -> Any:
+    with uow.sync_view() as uow_transaction:
+        result = bus.handle(command, uow_transaction, **dependencies)
+        if isinstance(result, Err):
+            uow_transaction.rollback()
+        else:
+            uow_transaction.commit()
     return result
 
 
@@ -108,8 +123,9 @@ def handle_in_transaction(
 ) -> Any:
     """Run the handlers inside the caller's open ``atomic`` block and settle it."""
     if bus.all_sync:
-        # No event loop, no thread hop: the sync handlers run right here.
-        result = run_without_loop(_handle(bus, message, uow, dependencies))
+        # messagebus's sync bus over the same handlers: no event loop, no
+        # thread hop; the sync handlers run right here.
+        result = _handle_sync(bus.sync_view(), message, uow, dependencies)
     else:
         result = bridge.run(_handle, bus, message, uow, dependencies)
     uow.end()

@@ -13,7 +13,7 @@ import importlib
 import inspect
 from asyncio import events as asyncio_events
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar, cast
 
@@ -29,6 +29,7 @@ from .unit_of_work import (
     SyncUnitOfWorkTransaction,
     TAsyncUow,
     TSyncUow,
+    run_without_loop,
 )
 
 __all__ = [
@@ -270,24 +271,6 @@ async def _call_sync(callback: Callable[..., Any], *args: Any, **kwargs: Any) ->
     return await sync_to_async(callback, thread_sensitive=True)(*args, **kwargs)
 
 
-def run_without_loop(awaitable: Coroutine[Any, Any, TResult]) -> TResult:
-    """Run a coroutine that never waits, synchronously, with no event loop.
-
-    This is how a bus whose handlers are all sync handles a command with no
-    loop and no thread hop. A coroutine that does wait (on I/O, a sleep, a
-    future) is closed and a ``RuntimeError`` is raised.
-    """
-    try:
-        awaitable.send(None)
-    except StopIteration as done:
-        return cast(TResult, done.value)
-    awaitable.close()
-    raise RuntimeError(
-        "A coroutine waited while the bus ran without an event loop (all handlers "
-        "are sync): dependency hooks and message stores must not await I/O there"
-    )
-
-
 @dataclass(frozen=True)
 class Registration:
     """One handler registered for one message type, as the bus reports it.
@@ -398,6 +381,7 @@ class _MessageBus:
         self.commands_registry: dict[type[Message[Any]], _Hook] = {}
         self.events_registry: dict[type[Message[Any]], list[_Hook]] = {}
         self._all_sync: bool | None = None
+        self._sync_view: SyncMessageBus[Any] | None = None
 
     def missing_handler_hint(self, msg_type: type[Message[Any]]) -> str:
         """How to fix a :class:`MissingHandlerError`; a framework's bus says it its way."""
@@ -577,6 +561,18 @@ class AsyncMessageBus(_MessageBus, Generic[TAsyncUow]):
     handler asks for a parameter of that name.
     """
 
+    def sync_view(self) -> SyncMessageBus[Any]:
+        """A :class:`SyncMessageBus` over this bus's registrations and dependencies.
+
+        What runs a bus whose handlers are all sync (:attr:`all_sync`) with no
+        event loop: it shares the registries, so it follows later
+        registrations, and it gives this bus's error hints.
+        """
+        view = self._sync_view
+        if view is None:
+            view = self._sync_view = _SyncView(self)
+        return view
+
     async def handle(
         self,
         message: Message[Any],
@@ -711,6 +707,38 @@ class SyncMessageBus(_MessageBus, Generic[TSyncUow]):
                     current_message.reset(token)
                 first = False
             return result
+
+
+class _SyncView(SyncMessageBus[Any]):
+    """:meth:`AsyncMessageBus.sync_view`: the same registrations, run sync."""
+
+    _takes_async = True  # it never registers: the async bus does
+
+    def __init__(self, source: AsyncMessageBus[Any]) -> None:
+        super().__init__()
+        self.source = source
+        self.dependencies = source.dependencies
+        self.commands_registry = source.commands_registry
+        self.events_registry = source.events_registry
+
+    def handle(
+        self,
+        message: Message[Any],
+        transaction: SyncUnitOfWorkTransaction[Any],
+        **transient_dependencies: Any,
+    ) -> Any:
+        if not self.source.all_sync:
+            raise ConfigurationError(
+                "The sync view of a bus runs plain 'def' handlers only, and this "
+                "bus has async ones: use AsyncMessageBus.handle()"
+            )
+        return super().handle(message, transaction, **transient_dependencies)
+
+    def missing_handler_hint(self, msg_type: type[Message[Any]]) -> str:
+        return self.source.missing_handler_hint(msg_type)
+
+    def missing_dependency_hint(self, name: str) -> str:
+        return self.source.missing_dependency_hint(name)
 
 
 def _enqueue(

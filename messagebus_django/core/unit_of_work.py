@@ -14,9 +14,10 @@ keeps working. A transaction is typed by its unit of work:
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable, Callable, Iterator
+import inspect
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from types import TracebackType
-from typing import Any, ClassVar, Generic, Self, get_type_hints
+from typing import Any, ClassVar, Generic, Self, cast, get_type_hints
 
 from typing_extensions import TypeVar
 
@@ -46,6 +47,7 @@ __all__ = [
     "TSyncUow",
     "TransactionError",
     "TransactionStatus",
+    "run_without_loop",
 ]
 
 TRepositories = TypeVar(
@@ -68,6 +70,33 @@ TSyncMessageStore = TypeVar(
 """The message store type of a sync unit of work (its second type parameter)."""
 
 _REPOSITORY_TYPES: dict[type[Any], bool] = {}
+
+TResult = TypeVar("TResult")
+
+
+def run_without_loop(awaitable: Coroutine[Any, Any, TResult]) -> TResult:
+    """Run a coroutine that never waits, synchronously, with no event loop.
+
+    This is how a bus whose handlers are all sync handles a command with no
+    loop and no thread hop. A coroutine that does wait (on I/O, a sleep, a
+    future) is closed and a ``RuntimeError`` is raised.
+    """
+    try:
+        awaitable.send(None)
+    except StopIteration as done:
+        return cast(TResult, done.value)
+    awaitable.close()
+    raise RuntimeError(
+        "A coroutine waited while the bus ran without an event loop (all handlers "
+        "are sync): dependency hooks and message stores must not await I/O there"
+    )
+
+
+def _call_sync_hook(hook: Callable[[], Any]) -> None:
+    # An AsyncDependency given to the sync bus: its hooks run with no loop.
+    result = hook()
+    if inspect.iscoroutine(result):
+        run_without_loop(result)
 
 
 class AsyncDependency:
@@ -466,7 +495,7 @@ class SyncUnitOfWorkTransaction(_TransactionBase, Generic[TSyncUow_co]):
         for listener in self._listeners:
             hook = getattr(listener, "on_after_commit", None)
             if hook is not None:
-                hook()
+                _call_sync_hook(hook)
 
     def rollback(self) -> None:
         """Roll back; the kept events are dropped and the listeners called."""
@@ -481,7 +510,7 @@ class SyncUnitOfWorkTransaction(_TransactionBase, Generic[TSyncUow_co]):
         for listener in self._listeners:
             hook = getattr(listener, "on_after_rollback", None)
             if hook is not None:
-                hook()
+                _call_sync_hook(hook)
 
     def detach(self) -> None:
         """Keep the transaction open after the ``with`` block (streaming)."""
