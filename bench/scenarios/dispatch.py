@@ -9,21 +9,21 @@ writes as the baseline). The rows with it on (one more row per command) are
 compared with a baseline that writes the same two rows by hand; the rows with
 metrics on (the ``prometheus`` extra) and of a mixed bus are labelled and
 have no target.
+
+Every row counts the rows each side wrote, on every database, and fails
+when they differ (:mod:`bench.work`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
-
 from messagebus_django import AsyncMessageBus, dispatch
 
-from ..context import Context
+from ..context import Context, bench_bus, bench_settings
 from ..db import truncate
 from ..handlers import (
     InsertBook,
@@ -35,6 +35,7 @@ from ..handlers import (
 )
 from ..report import Row
 from ..timing import compare
+from ..work import Ledger
 
 SCENARIO = "2. dispatch() of a one-insert command vs transaction.atomic() + create()"
 
@@ -69,7 +70,7 @@ def _raw_batch(
 
 
 def _dispatch_batch(
-    command_class: type[InsertBook | InsertBookSync], bus: AsyncMessageBus | None
+    command_class: type[InsertBook | InsertBookSync], bus: AsyncMessageBus
 ) -> Callable[[int], float]:
     def batch(size: int) -> float:
         isbns = [next_isbn() for _ in range(size)]
@@ -79,19 +80,6 @@ def _dispatch_batch(
         return time.perf_counter() - start
 
     return batch
-
-
-@contextlib.contextmanager
-def _settings(**values: Any) -> Iterator[None]:
-    """Set settings for a while (read live by messagebus_django's ``conf``)."""
-    saved = {name: getattr(settings, name) for name in values}
-    for name, value in values.items():
-        setattr(settings, name, value)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            setattr(settings, name, value)
 
 
 def _has_prometheus() -> bool:
@@ -111,13 +99,12 @@ def cases(label: str) -> list[Case]:
         sync_bus.add_listener(InsertBookSync, handler)
         sync = _dispatch_batch(InsertBookSync, sync_bus)
         # Next to async handlers, the sync handler runs through the bridge.
-        mixed_bus = AsyncMessageBus()
-        mixed_bus.scan("bench.handlers")
+        mixed_bus = bench_bus()
         mixed_bus.add_listener(InsertBookSync, handler)
         mixed = _dispatch_batch(InsertBookSync, mixed_bus)
     no_sync = "n/a (no sync_listen yet)"
     store = {"MESSAGEBUS_STORE_MESSAGES": True}
-    project_bus = _dispatch_batch(InsertBook, None)
+    project_bus = _dispatch_batch(InsertBook, bench_bus())
     return [
         Case("async handler (acreate)", project_bus, ASYNC_TARGET[label]),
         Case("sync handler (create), all-sync bus", sync, SYNC_TARGET, why=no_sync),
@@ -146,7 +133,7 @@ def cases(label: str) -> list[Case]:
 
 def run(context: Context) -> list[Row]:
     rows: list[Row] = []
-    size = 80 if context.quick else 200
+    size = context.size(200, 80, smoke=2 * CHUNK)
     batches = context.batches(9, 5)
     for label, alias in context.databases.items():
         raw = _raw_batch(alias)
@@ -156,11 +143,14 @@ def run(context: Context) -> list[Row]:
             if case.batch is None:
                 rows.append(Row(SCENARIO, title, value=case.why))
                 continue
+            ledger = Ledger(alias)
             try:
-                with _settings(MESSAGEBUS_DATABASE=alias, **case.overrides):
+                with bench_settings(alias, **case.overrides):
                     comparison = compare(
-                        case.batch,
-                        raw_with_store if case.same_writes else raw,
+                        ledger.track("ours", case.batch),
+                        ledger.track(
+                            "baseline", raw_with_store if case.same_writes else raw
+                        ),
                         size=size,
                         batches=batches,
                         warmup=1,
@@ -168,11 +158,12 @@ def run(context: Context) -> list[Row]:
                     )
             finally:
                 truncate(alias)
-            note = ""
+            proof = ledger.prove()
+            note = proof
             if index == 0:
                 note = (
                     f"{batches} batches of {size} each side, alternating every "
-                    f"{CHUNK}; store off unless said"
+                    f"{CHUNK}; store off unless said; {proof}"
                 )
             rows.append(
                 Row.compared(

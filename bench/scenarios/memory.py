@@ -14,11 +14,9 @@ import tracemalloc
 import uuid
 from collections.abc import Callable
 
-from django.conf import settings
-
 from messagebus_django import dispatch
 
-from ..context import Context
+from ..context import Context, bench_bus, bench_settings
 from ..db import truncate
 from ..handlers import InsertBook, next_isbn
 from ..report import Row
@@ -82,25 +80,28 @@ def _inmemory(count: int) -> None:
 
 
 def _dispatches(count: int) -> None:
+    bus = bench_bus()
     for _ in range(count):
-        dispatch(InsertBook(isbn=next_isbn(), title="Bench", author="Bench"))
+        dispatch(InsertBook(isbn=next_isbn(), title="Bench", author="Bench"), bus=bus)
 
 
 def run(context: Context) -> list[Row]:
     rows: list[Row] = []
+    handles = context.size(10_000, 10_000, smoke=20)
     cases: list[tuple[str, Callable[[int], None], int]] = [
-        ("in-memory handle() x 10,000", _inmemory, 10_000),
+        (f"in-memory handle() x {handles:,}", _inmemory, handles),
     ]
     alias = context.databases.get("sqlite")
     if alias is not None:
-        cases.append(("dispatch() on SQLite x 2,000", _dispatches, 2_000))
+        dispatches = context.size(2_000, 2_000, smoke=20)
+        cases.append(
+            (f"dispatch() on SQLite x {dispatches:,}", _dispatches, dispatches)
+        )
     for case, run_case, total in cases:
-        if run_case is _dispatches:
-            settings.MESSAGEBUS_DATABASE = alias
         try:
-            text = _growth(run_case, total)
+            with bench_settings(alias or "default"):
+                text = _growth(run_case, total)
         finally:
-            settings.MESSAGEBUS_DATABASE = "default"
             if alias is not None:
                 truncate(alias)
         rows.append(Row(SCENARIO, case, value=text))
