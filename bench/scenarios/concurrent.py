@@ -10,7 +10,6 @@ take turns: this measures what the bus adds under concurrency, not parallelism.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,7 +22,7 @@ from ..context import Context, bench_bus, bench_settings
 from ..db import truncate
 from ..handlers import InsertBook, next_isbn, raw_insert
 from ..report import Row
-from ..timing import Comparison, acompare
+from ..timing import Comparison, Spent, Timer, acompare
 from ..work import Ledger
 
 SCENARIO = "3. adispatch() with 16 commands in flight vs sync_to_async(atomic insert)"
@@ -33,8 +32,8 @@ TARGET = 0.8
 
 def _in_flight(
     make: Callable[[str], Awaitable[Any]],
-) -> Callable[[int], Awaitable[float]]:
-    async def batch(size: int) -> float:
+) -> Callable[[int], Awaitable[Spent]]:
+    async def batch(size: int) -> Spent:
         isbns = [next_isbn() for _ in range(size)]
         semaphore = asyncio.Semaphore(IN_FLIGHT)
 
@@ -42,9 +41,9 @@ def _in_flight(
             async with semaphore:
                 await make(isbn)
 
-        start = time.perf_counter()
-        await asyncio.gather(*(one(isbn) for isbn in isbns))
-        return time.perf_counter() - start
+        with Timer() as timer:
+            await asyncio.gather(*(one(isbn) for isbn in isbns))
+        return timer.spent
 
     return batch
 

@@ -16,7 +16,6 @@ when they differ (:mod:`bench.work`).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,7 +33,7 @@ from ..handlers import (
     sync_handler,
 )
 from ..report import Row
-from ..timing import compare
+from ..timing import Spent, Timer, compare
 from ..work import Ledger
 
 SCENARIO = "2. dispatch() of a one-insert command vs transaction.atomic() + create()"
@@ -47,7 +46,7 @@ CHUNK = 10
 @dataclass
 class Case:
     name: str
-    batch: Callable[[int], float] | None
+    batch: Callable[[int], Spent] | None
     """``None``: not measurable here (``why``)."""
     target: float | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
@@ -58,26 +57,28 @@ class Case:
 
 def _raw_batch(
     alias: str, insert: Callable[[str, str], None] = raw_insert
-) -> Callable[[int], float]:
-    def batch(size: int) -> float:
+) -> Callable[[int], Spent]:
+    def batch(size: int) -> Spent:
         isbns = [next_isbn() for _ in range(size)]
-        start = time.perf_counter()
-        for isbn in isbns:
-            insert(alias, isbn)
-        return time.perf_counter() - start
+        with Timer() as timer:
+            for isbn in isbns:
+                insert(alias, isbn)
+        return timer.spent
 
     return batch
 
 
 def _dispatch_batch(
     command_class: type[InsertBook | InsertBookSync], bus: AsyncMessageBus
-) -> Callable[[int], float]:
-    def batch(size: int) -> float:
+) -> Callable[[int], Spent]:
+    def batch(size: int) -> Spent:
         isbns = [next_isbn() for _ in range(size)]
-        start = time.perf_counter()
-        for isbn in isbns:
-            dispatch(command_class(isbn=isbn, title="Bench", author="Bench"), bus=bus)
-        return time.perf_counter() - start
+        with Timer() as timer:
+            for isbn in isbns:
+                dispatch(
+                    command_class(isbn=isbn, title="Bench", author="Bench"), bus=bus
+                )
+        return timer.spent
 
     return batch
 

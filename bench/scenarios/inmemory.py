@@ -9,14 +9,13 @@ timed part, by each library's own classes.
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..context import Context
 from ..report import Row
-from ..timing import acompare
+from ..timing import Spent, Timer, acompare
 from . import inmemory_ours as ours
 from . import inmemory_theirs as theirs
 
@@ -27,13 +26,13 @@ def _batch(
     bus: Any,
     make_command: Callable[[uuid.UUID], Any],
     handle: Callable[[Any, Any], Awaitable[None]],
-) -> Callable[[int], Awaitable[float]]:
-    async def batch(size: int) -> float:
+) -> Callable[[int], Awaitable[Spent]]:
+    async def batch(size: int) -> Spent:
         commands = [make_command(uuid.uuid4()) for _ in range(size)]
-        start = time.perf_counter()
-        for command in commands:
-            await handle(bus, command)
-        return time.perf_counter() - start
+        with Timer() as timer:
+            for command in commands:
+                await handle(bus, command)
+        return timer.spent
 
     return batch
 

@@ -8,7 +8,6 @@ wrote them on another database, fails instead of reporting a ratio.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -19,7 +18,7 @@ from bench.db import truncate
 from bench.handlers import next_isbn, raw_insert
 from bench.report import Row
 from bench.scenarios import concurrent, dispatch, memory
-from bench.timing import compare
+from bench.timing import Spent, Timer, compare
 from bench.work import Ledger, WorkMismatch, count_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -85,15 +84,16 @@ def test_relay_rows_relay_what_the_baselines_publish(context: Context) -> None:
     assert all(row.ratio is not None for row in rows), rows
 
 
-def _nothing(size: int) -> float:
-    return time.perf_counter() - time.perf_counter()
+def _nothing(size: int) -> Spent:
+    return Spent(0.0, 0.0)
 
 
-def _insert_batch(alias: str) -> Callable[[int], float]:
-    def batch(size: int) -> float:
-        for _ in range(size):
-            raw_insert(alias, next_isbn())
-        return 0.0
+def _insert_batch(alias: str) -> Callable[[int], Spent]:
+    def batch(size: int) -> Spent:
+        with Timer() as timer:
+            for _ in range(size):
+                raw_insert(alias, next_isbn())
+        return timer.spent
 
     return batch
 
