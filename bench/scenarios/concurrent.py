@@ -27,7 +27,7 @@ from ..work import Ledger
 
 SCENARIO = "3. adispatch() with 16 commands in flight vs sync_to_async(atomic insert)"
 IN_FLIGHT = 16
-TARGET = 0.8
+TARGET = 0.9
 
 
 def _in_flight(

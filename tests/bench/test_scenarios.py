@@ -84,6 +84,40 @@ def test_relay_rows_relay_what_the_baselines_publish(context: Context) -> None:
     assert all(row.ratio is not None for row in rows), rows
 
 
+def test_syncbus_row_runs_or_says_why_not(context: Context) -> None:
+    import messagebus_django
+    from bench.scenarios import syncbus
+
+    [row] = syncbus.run(context)
+
+    if syncbus.missing() is None:
+        assert row.ratio is not None
+        assert "1 commands handled, 1 events handled" in row.note
+    else:
+        assert hasattr(messagebus_django, "SyncMessageBus") or row.value == (
+            "skipped: messagebus_django has no SyncMessageBus"
+        )
+
+
+def test_http_rows_write_the_same_rows_through_both_servers(context: Context) -> None:
+    pytest.importorskip("uvicorn")
+    pytest.importorskip("gunicorn")
+    from bench.scenarios import http
+
+    rows = http.run(context)
+
+    assert not _failures(rows)
+    assert [row.case.split(": ", 1)[1] for row in rows] == [
+        kind.describe for kind in http.SERVERS
+    ]
+    for row in rows:
+        assert row.ratio is not None
+        assert (
+            "1 default: book activities, 1 default: books, "
+            "1 default: outbox rows pending, 2 default: stored messages" in row.note
+        )
+
+
 def _nothing(size: int) -> Spent:
     return Spent(0.0, 0.0)
 
