@@ -171,7 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"[bench] {number}. {name} ...", file=sys.stderr, flush=True)
             began = time.perf_counter()
             runs: list[list[Row]] = []
-            for _ in range(args.repeat):
+            repeat = args.repeat if getattr(module, "REPEATABLE", True) else 1
+            for _ in range(repeat):
                 run_rows, scenario_load = _run_scenario(module, name, context)
                 runs.append(run_rows)
                 title = getattr(module, "SCENARIO", name)

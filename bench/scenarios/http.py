@@ -46,7 +46,7 @@ from ..work import Ledger
 SCENARIO = "6. POST /api/books through real servers vs a hand-written view (same rows)"
 TARGET = 0.9
 CONCURRENCY = 8
-CHUNK = 50
+CHUNK = 40
 REQUEST_TIMEOUT = 30.0
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
@@ -332,9 +332,9 @@ class Client:
 def run(context: Context) -> list[Row]:
     if not Path("/proc/self/stat").exists():
         return [Row(SCENARIO, "POST /api/books", value="skipped: needs Linux's /proc")]
-    size = context.size(200, 100, smoke=8)
+    size = context.size(120, 80, smoke=8)
     chunk = min(CHUNK, size // 2)
-    batches = context.batches(5, 3)
+    batches = context.batches(4, 3)
     rows: list[Row] = []
     for label, alias in context.databases.items():
         for kind in SERVERS:

@@ -174,7 +174,7 @@ def _publish_batch(
     return batch, connection
 
 
-def _broker_error(url: str) -> str | None:
+def broker_error(url: str) -> str | None:
     try:
         with _kombu().Connection(url, connect_timeout=3) as connection:
             connection.ensure_connection(max_retries=1)
@@ -204,7 +204,7 @@ BASELINES = (
 
 
 def run(context: Context) -> list[Row]:
-    why = _broker_error(context.broker_url)
+    why = broker_error(context.broker_url)
     if why is not None:
         return [
             Row(
