@@ -2,9 +2,10 @@
 
 A ratio means something only when both sides wrote the same rows, on the
 database they were meant for. A :class:`Ledger` counts, around every batch of
-each side (outside the timed part), the rows of every configured database:
-books, book activities, stored messages, pending outbox rows and outbox rows
-marked sent. Work that is not in a table (messages a broker routed) is added
+each side (outside the timed part), the rows of the database the comparison
+is meant for: books, book activities, stored messages, pending outbox rows and
+outbox rows marked sent (one query); the other configured databases are
+counted when the ledger starts and when it proves, and must not have changed. Work that is not in a table (messages a broker routed) is added
 with :meth:`Ledger.add`. :meth:`Ledger.prove` raises :class:`WorkMismatch`
 when the sides differ, when anything was written on another database, or
 when nothing was written at all: the scenario then fails, loudly, instead of
@@ -16,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Literal, TypeVar
 
-__all__ = ["Ledger", "Side", "WorkMismatch", "count_rows", "describe"]
+__all__ = ["Ledger", "Side", "WorkMismatch", "count_alias", "count_rows", "describe"]
 
 Side = Literal["ours", "baseline"]
 Tally = dict[str, int]
@@ -32,24 +33,55 @@ class WorkMismatch(RuntimeError):
 def count_rows(aliases: Iterable[str] | None = None) -> Tally:
     """The rows the scenarios write, per database (every configured one by default)."""
     from django.conf import settings
-    from django.db.models import Count, Q
-
-    from books.models import Book, BookActivity
-    from messagebus_django.models import PENDING, StoredMessage
 
     tally: Tally = {}
     for alias in settings.DATABASES if aliases is None else aliases:
-        tally[f"{alias}: books"] = Book.objects.using(alias).count()
-        tally[f"{alias}: book activities"] = BookActivity.objects.using(alias).count()
-        stored = StoredMessage.objects.using(alias).aggregate(
-            all=Count("pk"),
-            pending=Count("pk", filter=PENDING),
-            sent=Count("pk", filter=Q(published_at__isnull=False)),
-        )
-        tally[f"{alias}: stored messages"] = stored["all"]
-        tally[f"{alias}: outbox rows pending"] = stored["pending"]
-        tally[f"{alias}: outbox rows sent"] = stored["sent"]
+        tally.update(count_alias(alias))
     return tally
+
+
+_ROWS_SQL = (
+    "SELECT (SELECT COUNT(*) FROM {book}), (SELECT COUNT(*) FROM {activity}), "
+    "(SELECT COUNT(*) FROM {stored}), "
+    "(SELECT COUNT(*) FROM {stored} WHERE published AND published_at IS NULL "
+    "AND NOT dead), "
+    "(SELECT COUNT(*) FROM {stored} WHERE published_at IS NOT NULL)"
+)
+_WHAT = (
+    "books",
+    "book activities",
+    "stored messages",
+    "outbox rows pending",
+    "outbox rows sent",
+)
+
+
+def count_alias(alias: str) -> Tally:
+    """:func:`count_rows` of one database in one query (it runs around every batch)."""
+    from django.db import connections
+
+    from books.models import Book, BookActivity
+    from messagebus_django.models import StoredMessage
+
+    connection = connections[alias]
+    sql = _ROWS_SQL.format(
+        book=connection.ops.quote_name(Book._meta.db_table),
+        activity=connection.ops.quote_name(BookActivity._meta.db_table),
+        stored=connection.ops.quote_name(StoredMessage._meta.db_table),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        counts = cursor.fetchone()
+    return {
+        f"{alias}: {what}": int(count)
+        for what, count in zip(_WHAT, counts, strict=True)
+    }
+
+
+def _others(alias: str | None) -> list[str]:
+    from django.conf import settings
+
+    return [name for name in settings.DATABASES if name != alias]
 
 
 def _difference(after: Mapping[str, int], before: Mapping[str, int]) -> Tally:
@@ -75,6 +107,9 @@ class Ledger:
         self.expected_alias = expected_alias
         self.work: dict[Side, Tally] = {"ours": {}, "baseline": {}}
         self.operations: dict[Side, int] = {"ours": 0, "baseline": 0}
+        self.elsewhere_before = (
+            None if expected_alias is None else count_rows(_others(expected_alias))
+        )
 
     def _record(self, side: Side, tally: Mapping[str, int], operations: int) -> None:
         work = self.work[side]
@@ -97,10 +132,12 @@ class Ledger:
 
             return counted
 
+        alias = self.expected_alias
+
         def tracked(size: int) -> T:
-            before = count_rows()
+            before = count_alias(alias)
             result = batch(size)
-            self._record(side, _difference(count_rows(), before), size)
+            self._record(side, _difference(count_alias(alias), before), size)
             return result
 
         return tracked
@@ -111,12 +148,15 @@ class Ledger:
         """:meth:`track` for a coroutine batch (the counts run on a sync thread)."""
         from asgiref.sync import sync_to_async
 
-        count = sync_to_async(count_rows)
+        count = sync_to_async(count_alias)
+        alias = self.expected_alias
+        if alias is None:
+            raise ValueError("atrack() counts rows: give the Ledger a database")
 
         async def tracked(size: int) -> T:
-            before = await count()
+            before = await count(alias)
             result = await batch(size)
-            self._record(side, _difference(await count(), before), size)
+            self._record(side, _difference(await count(alias), before), size)
             return result
 
         return tracked
@@ -145,6 +185,14 @@ class Ledger:
             )
         if not any(ours.values()):
             raise WorkMismatch("neither side did any counted work")
+        if self.elsewhere_before is not None:
+            now = count_rows(_others(self.expected_alias))
+            changed = _difference(now, self.elsewhere_before)
+            if any(changed.values()):
+                raise WorkMismatch(
+                    f"rows changed outside the database {self.expected_alias!r}: "
+                    f"{describe(changed, 1)} in all"
+                )
         if self.expected_alias is not None:
             prefix = f"{self.expected_alias}: "
             elsewhere = [

@@ -139,7 +139,7 @@ def cases() -> list[Case]:
 def run(context: Context) -> list[Row]:
     rows: list[Row] = []
     size = context.size(200, 80, smoke=2 * CHUNK)
-    batches = context.batches(7, 5)
+    batches = context.batches(5, 3)
     for label, alias in context.databases.items():
         raw = _raw_batch(alias)
         raw_with_store = _raw_batch(alias, raw_insert_with_store)
