@@ -22,6 +22,7 @@ from ..context import Context
 from ..report import Row
 from ..timing import Spent, Timer, compare
 from ..work import Ledger
+from ..work import Side as WorkSide
 
 SCENARIO = "1. in-memory SyncMessageBus.handle (vs messagebus 0.16 from PyPI)"
 CASE = "handle: command + 1 event + 1 event handler, no event loop"
@@ -36,12 +37,12 @@ NAMES = (
     "Model",
 )
 
-Side = tuple[
+BusSide = tuple[
     Any, Callable[[uuid.UUID], Any], Callable[[Any, Any], None], dict[str, int]
 ]
 
 
-def build(library: Any) -> Side:
+def build(library: Any) -> BusSide:
     """The scenario on ``library`` (messagebus or messagebus_django): its bus,
     a command factory, one ``handle`` with its unit of work, and the count of
     messages its handlers saw (the proof that both sides did the same)."""
@@ -134,7 +135,7 @@ def missing() -> str | None:
     return None
 
 
-def _batch(side: Side) -> Callable[[int], Spent]:
+def _batch(side: BusSide) -> Callable[[int], Spent]:
     bus, make_command, handle, _ = side
 
     def batch(size: int) -> Spent:
@@ -163,9 +164,10 @@ def run(context: Context) -> list[Row]:
         batches=batches,
         warmup=1,
     )
-    for side, (*_, handled) in (("ours", ours), ("baseline", theirs)):
+    sides: tuple[tuple[WorkSide, BusSide], ...] = (("ours", ours), ("baseline", theirs))
+    for side, (*_, handled) in sides:
         for what, count in handled.items():
-            ledger.add(side, what, count)  # type: ignore[arg-type]
+            ledger.add(side, what, count)
     proof = ledger.prove()
     return [
         Row.compared(

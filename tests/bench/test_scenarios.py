@@ -78,6 +78,7 @@ def test_inmemory_row_runs(context: Context) -> None:
     [row] = inmemory.run(context)
 
     assert row.ratio is not None
+    assert "1 commands handled, 1 events handled" in row.note
 
 
 @pytest.mark.skipif(
