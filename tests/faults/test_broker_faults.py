@@ -11,17 +11,17 @@ while it waited.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 from kombu.connection import Connection
 
 from books.domain.messages import RegisterBook
-from books.models import Book
 from messagebus_django import Ok, dispatch
 from messagebus_django.models import OutboxMessage
 from messagebus_django.relay import OutboxRelay
@@ -146,9 +146,16 @@ def test_the_relay_holds_no_transaction_on_a_silent_broker_and_recovers(
         if connection.vendor == "postgresql":
             assert _relay_transactions() == ["idle"]
         else:
-            # SQLite: the relay does not hold the write lock, a command commits.
-            with transaction.atomic():
-                Book.objects.create(isbn=isbn13(9), title="Meanwhile", author="A")
+            # SQLite: the relay does not hold the database's write lock, so a
+            # writer gets it without waiting for the broker.
+            writer = sqlite3.connect(
+                connection.settings_dict["NAME"], timeout=1.0, isolation_level=None
+            )
+            try:
+                writer.execute("BEGIN IMMEDIATE")
+                writer.execute("ROLLBACK")
+            finally:
+                writer.close()
         assert pending() == 3
 
         broker_proxy.cut()
