@@ -242,19 +242,22 @@ class BrokerConsumer:
                 self.url,
                 connect_timeout=conf.BROKER_CONNECT_TIMEOUT,
                 heartbeat=conf.BROKER_HEARTBEAT,
-                transport_options={"confirm_publish": True},
+                transport_options={
+                    "confirm_publish": True,
+                    # Acknowledging, closing: no blocking wait is unbounded.
+                    "read_timeout": conf.PUBLISH_TIMEOUT,
+                    "write_timeout": conf.PUBLISH_TIMEOUT,
+                },
             )
+            errors = (*connection.connection_errors, *CONNECTION_ERRORS)
             try:
-                with connection:
-                    self._consume(
-                        connection,
-                        should_stop,
-                        idle_timeout,
-                        max_messages,
-                        on_outcome,
-                    )
-                break
-            except (*connection.connection_errors, *CONNECTION_ERRORS) as exc:
+                self._consume(
+                    connection, should_stop, idle_timeout, max_messages, on_outcome
+                )
+            except errors as exc:
+                # A polite close would wait on the broker that just failed.
+                with contextlib.suppress(Exception):
+                    connection.collect()
                 logger.warning(
                     "%s: broker connection failed (%s); retrying in %.0f s",
                     self.consumer.name,
@@ -265,6 +268,14 @@ class BrokerConsumer:
                 while time.monotonic() < deadline and not should_stop():
                     time.sleep(min(0.1, delay))
                 delay = min(delay * 2, longest)
+                continue
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    connection.collect()
+                raise
+            with contextlib.suppress(*errors):
+                connection.release()
+            break
         return self.stats
 
     def _consume(

@@ -11,6 +11,7 @@ while it waited.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from typing import Any
@@ -219,3 +220,58 @@ def test_the_relay_waits_out_a_database_cut_and_sends_once_restored(
         code = relay.stop()
     assert code == 0, relay.output
     assert {m.properties["message_id"] for m in drain(broker, queue)} == ids
+
+
+def test_a_consumer_notices_a_silent_broker_and_resumes(
+    broker: Connection,
+    make_queue: MakeQueue,
+    broker_proxy: TcpProxy,
+    settings: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from messagebus_django import AsyncMessageBus
+    from messagebus_django.consumer import Consumer, Outcome
+    from messagebus_django.transports.kombu import BrokerConsumer
+    from tests.broker.helpers import publish_raw
+    from tests.faults.test_poison import envelope
+
+    queue = make_queue(TYPE)
+    settings.MESSAGEBUS_BROKER_HEARTBEAT = 1
+    settings.MESSAGEBUS_BROKER_CONNECT_TIMEOUT = 1
+    consumer = BrokerConsumer(
+        Consumer(queue, bus=AsyncMessageBus()),  # applying: the inbox record
+        types=[TYPE],
+        url=proxied_broker_url(broker_proxy),
+    )
+    outcomes: list[Outcome] = []
+    stop = threading.Event()
+
+    def consume() -> None:
+        try:
+            consumer.run(
+                should_stop=stop.is_set,
+                idle_timeout=0.2,
+                on_outcome=outcomes.append,
+                reconnect_delay=(0.1, 0.2),
+            )
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=consume, daemon=True)
+    thread.start()
+    try:
+        publish_raw(broker, json.dumps(envelope()).encode(), routing_key=TYPE)
+        wait_until(lambda: len(outcomes) == 1, "the first delivery is applied")
+
+        broker_proxy.silence()
+        wait_until(
+            lambda: "broker connection failed" in caplog.text,
+            "the consumer gives up on the silent connection",
+        )
+        publish_raw(broker, json.dumps(envelope()).encode(), routing_key=TYPE)
+        broker_proxy.restore()
+        wait_until(lambda: len(outcomes) == 2, "the consumer resumes")
+    finally:
+        stop.set()
+        thread.join(WAIT)
+    assert [outcome.status for outcome in outcomes] == ["applied", "applied"]
