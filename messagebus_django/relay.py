@@ -266,4 +266,4 @@ def relay_after_commit(ids: list[UUID], using: str) -> None:
             ids, timeout=conf.RELAY_ON_COMMIT_TIMEOUT
         )
     except Exception:
-        logger.exception("Relaying after commit failed; the relay command will retry")
+        logger.exception("Relaying after commit failed; messagebus_relay sends it later")
