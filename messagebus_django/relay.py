@@ -148,7 +148,9 @@ class OutboxRelay:
             report.sent += 1
             sent.append((row.type, row.created_at, timezone.now()))
             sent_ids.append(row.id)
-        self._settle(claim, sent_ids, failures)
+        if rows:
+            unsent = len(rows) - len(sent_ids) - len(failures)
+            self._settle(claim, sent_ids, failures, release=unsent > 0)
         if metrics.enabled():
             # The backlog is counted by sweeps only, not by the after-commit
             # sends that run in web requests.
@@ -187,7 +189,12 @@ class OutboxRelay:
             return list(objects.filter(claim=claim).order_by("created_at", "id"))
 
     def _settle(
-        self, claim: UUID, sent_ids: list[UUID], failures: list[StoredMessage]
+        self,
+        claim: UUID,
+        sent_ids: list[UUID],
+        failures: list[StoredMessage],
+        *,
+        release: bool,
     ) -> None:
         """Mark what the broker confirmed as sent; release the rest of the claim."""
         from .models import StoredMessage
@@ -214,7 +221,8 @@ class OutboxRelay:
                         "claimed_until",
                     ],
                 )
-            objects.filter(claim=claim).update(claim=None, claimed_until=None)
+            if release:
+                objects.filter(claim=claim).update(claim=None, claimed_until=None)
 
     def _record_failure(
         self, row: StoredMessage, exc: Exception, now: datetime
@@ -266,4 +274,6 @@ def relay_after_commit(ids: list[UUID], using: str) -> None:
             ids, timeout=conf.RELAY_ON_COMMIT_TIMEOUT
         )
     except Exception:
-        logger.exception("Relaying after commit failed; messagebus_relay sends it later")
+        logger.exception(
+            "Relaying after commit failed; messagebus_relay sends it later"
+        )
