@@ -18,6 +18,7 @@ least once, and consumers deduplicate on the message id (the inbox).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 from collections.abc import Callable, Iterable
@@ -87,9 +88,7 @@ class OutboxRelay:
         self.max_attempts = max_attempts or conf.RELAY_MAX_ATTEMPTS
         self.backoff = backoff or conf.RELAY_BACKOFF
         self.lease = timedelta(seconds=lease or conf.RELAY_LEASE)
-        # A transport written before send() took a timeout still works.
-        parameters = inspect.signature(self.transport.send).parameters
-        self._send_takes_timeout = "timeout" in parameters
+        self._send_takes_timeout = _takes_timeout(type(self.transport))
 
     def delay(self, attempts: int) -> timedelta:
         """How long to wait after the ``attempts``-th failed attempt."""
@@ -257,6 +256,12 @@ class OutboxRelay:
         from .models import PENDING, StoredMessage
 
         return StoredMessage.objects.using(self.using).filter(PENDING).count()
+
+
+@functools.cache
+def _takes_timeout(transport_class: type[Transport]) -> bool:
+    """Whether ``send()`` takes ``timeout``: one written before it did still works."""
+    return "timeout" in inspect.signature(transport_class.send).parameters
 
 
 def relay_after_commit(ids: list[UUID], using: str) -> None:

@@ -433,6 +433,7 @@ def print_table(runs: list[Run]) -> None:
         "5xx (not 503)",
         "p50 ms",
         "p99 ms",
+        "max ms",
         "settled",
     )
     rows = [
@@ -447,6 +448,7 @@ def print_table(runs: list[Run]) -> None:
             str(run.server_errors),
             f"{statistics.median(run.latencies) * 1000:.0f}" if run.latencies else "-",
             f"{percentile(run.latencies, 0.99) * 1000:.0f}",
+            f"{max(run.latencies, default=0) * 1000:.0f}",
             "yes" if run.settled else "NO",
         )
         for run in runs
