@@ -68,6 +68,9 @@ class Run:
     latencies: list[float] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)
+    phase: str = "no fault"
+    """The fault in force; each request's latency is counted under it."""
+    by_phase: dict[str, list[float]] = field(default_factory=dict)
     report: dict[str, Any] = field(default_factory=dict)
     settled: bool = False
 
@@ -312,10 +315,13 @@ def soak(server: str, database: str, args: argparse.Namespace, base: int) -> Run
             if time.monotonic() > deadline:
                 return
             isbn = isbn13(base + number)
+            with lock:
+                phase = run.phase
             status, latency = post_book(port, session, token, isbn)
             with lock:
                 run.statuses[status] += 1
                 run.latencies.append(latency)
+                run.by_phase.setdefault(phase, []).append(latency)
                 if status == "201":
                     run.created.append(isbn)
                 done += 1
@@ -323,6 +329,7 @@ def soak(server: str, database: str, args: argparse.Namespace, base: int) -> Run
                     _, name, action = schedule.pop(0)
                     action()
                     run.faults.append(f"{name} at {done}")
+                    run.phase = "no fault" if name.endswith("restored") else name
 
         with ThreadPoolExecutor(args.concurrency) as pool:
             list(pool.map(one, range(args.requests)))
@@ -462,6 +469,11 @@ def print_table(runs: list[Run]) -> None:
         )
     for run in runs:
         print(f"{run.server}/{run.database} faults: {', '.join(run.faults) or 'none'}")
+        phases = ", ".join(
+            f"{phase} {percentile(values, 0.99) * 1000:.0f}/{max(values) * 1000:.0f}"
+            for phase, values in run.by_phase.items()
+        )
+        print(f"  p99/max ms by the fault in force when sent: {phases}")
     print("dead = outbox rows given up + dead letters of the consumer's queue")
 
 

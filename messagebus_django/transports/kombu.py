@@ -94,9 +94,10 @@ class KombuTransport(Transport):
                     "write_timeout": timeout,
                 },
             )
-            # One quick retry (the next host of a failover URL), no sleep: the
-            # relay after commit runs on the request's thread.
-            connection.ensure_connection(max_retries=1, interval_start=0)
+            # No sleep, and a retry only for the next host of a failover URL:
+            # the relay after commit runs on the request's thread.
+            retries = 1 if len(connection.alt) > 1 else 0
+            connection.ensure_connection(max_retries=retries, interval_start=0)
             channel = connection.channel()
             self.exchange(channel).declare()
             self._connection = connection
@@ -105,6 +106,8 @@ class KombuTransport(Transport):
 
     def send(self, envelope: Envelope, *, timeout: float | None = None) -> None:
         timeout = timeout or self.publish_timeout
+        # One deadline for the whole send, waiting for the lock included.
+        deadline = time.monotonic() + timeout
         headers: dict[str, Any] = {"message_type": envelope.type, **envelope.headers}
         # Another thread may be the one waiting on a silent broker.
         if not self._lock.acquire(timeout=timeout):
@@ -115,7 +118,8 @@ class KombuTransport(Transport):
             if time.monotonic() < self._down_until:
                 raise TransportUnavailable("the broker was unreachable moments ago")
             try:
-                producer = self._ensure_producer(timeout)
+                producer = self._ensure_producer(_left(deadline))
+                left = _left(deadline)
                 producer.publish(
                     envelope.body(),
                     routing_key=envelope.type,
@@ -125,8 +129,8 @@ class KombuTransport(Transport):
                     message_id=str(envelope.id),
                     headers=headers,
                     retry=False,
-                    timeout=timeout,
-                    confirm_timeout=timeout,
+                    timeout=left,
+                    confirm_timeout=left,
                 )
             except CONNECTION_ERRORS as exc:
                 # socket.timeout is an OSError: a silent broker lands here.
@@ -157,6 +161,12 @@ class KombuTransport(Transport):
     def close(self) -> None:
         with self._lock:
             self._reset()
+
+
+def _left(deadline: float) -> float:
+    # Never 0: a zero socket timeout would mean "do not wait at all" for a
+    # read that is already due, and None would mean "for ever".
+    return max(deadline - time.monotonic(), 0.01)
 
 
 @dataclass
