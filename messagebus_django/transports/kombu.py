@@ -50,12 +50,13 @@ def dead_letter_exchange(name: str) -> Exchange:
 class KombuTransport(Transport):
     """Publishes to ``MESSAGEBUS_EXCHANGE`` on ``MESSAGEBUS_BROKER_URL``.
 
-    Every wait on the broker is bounded: connecting by
-    ``MESSAGEBUS_BROKER_CONNECT_TIMEOUT``, each socket read and write, the
-    publish and its confirm by the ``timeout`` of :meth:`send` (default
-    ``MESSAGEBUS_PUBLISH_TIMEOUT``). A broker that is connected but silent
-    therefore makes :meth:`send` raise :class:`TransportUnavailable` instead
-    of hanging.
+    Every wait on the broker is bounded: a :meth:`send` as a whole (waiting
+    for the connection another thread uses, connecting, each socket read and
+    write, the publish and its confirm) by its ``timeout`` (default
+    ``MESSAGEBUS_PUBLISH_TIMEOUT``), connecting also by
+    ``MESSAGEBUS_BROKER_CONNECT_TIMEOUT``. A broker that is connected but
+    silent therefore makes :meth:`send` raise :class:`TransportUnavailable`
+    instead of hanging.
     """
 
     def __init__(
