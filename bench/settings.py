@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     # No autodiscovery: the bus scans MESSAGEBUS_HANDLER_MODULES only.
     "messagebus_django.apps.SimpleMessagebusConfig",
+    "messagebus_django.eventstream",
     "books",
 ]
 

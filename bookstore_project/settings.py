@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "messagebus_django",
+    "messagebus_django.eventstream",
     "books",
 ]
 

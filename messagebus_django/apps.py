@@ -6,10 +6,11 @@ from django.apps import AppConfig
 
 
 class MessagebusConfig(AppConfig):
-    """Builds the bus at start-up from every installed app's ``handlers`` module.
+    """Imports every installed app's ``handlers`` module at start-up.
 
     Like the admin's ``autodiscover``: an app without a ``handlers`` module is
-    skipped, and a real ``ImportError`` inside one propagates.
+    skipped, and a real ``ImportError`` inside one propagates. The bus is built
+    from them on first use.
     """
 
     name = "messagebus_django"
@@ -20,16 +21,11 @@ class MessagebusConfig(AppConfig):
     autodiscover = True
 
     def ready(self) -> None:
-        # Registers the system checks.
-        from .bus import get_bus, reset_bus
-        from .checks import check_settings
+        from . import checks  # noqa: F401 - registers the system checks
+        from .bus import autodiscover, reset_bus
 
         reset_bus()
-        if any(error.is_serious() for error in check_settings(app_configs=None)):
-            # Mistaken settings: let `manage.py check` (and runserver's checks)
-            # name them by id instead of failing here with a traceback.
-            return
-        get_bus()
+        autodiscover()
 
 
 class SimpleMessagebusConfig(MessagebusConfig):

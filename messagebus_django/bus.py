@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -14,7 +15,14 @@ from django.utils.module_loading import import_string, module_has_submodule
 from .conf import SETTING_NAMES, conf
 from .core import AsyncMessageBus, Message
 
-__all__ = ["ProjectMessageBus", "build_bus", "get_bus", "handler_modules", "reset_bus"]
+__all__ = [
+    "ProjectMessageBus",
+    "autodiscover",
+    "build_bus",
+    "get_bus",
+    "handler_modules",
+    "reset_bus",
+]
 
 HANDLERS_MODULE = "handlers"
 
@@ -47,6 +55,14 @@ def handler_modules() -> list[str]:
     autodiscovery is on; Django's own apps are skipped), then
     ``MESSAGEBUS_HANDLER_MODULES``.
     """
+    modules = _autodiscovered_modules()
+    for name in conf.HANDLER_MODULES:
+        if name not in modules:
+            modules.append(name)
+    return modules
+
+
+def _autodiscovered_modules() -> list[str]:
     modules: list[str] = []
     # The installed app config says whether it may (SimpleMessagebusConfig not).
     app_config = apps.get_app_config("messagebus_django")
@@ -57,10 +73,18 @@ def handler_modules() -> list[str]:
                 continue
             if module_has_submodule(app_config.module, HANDLERS_MODULE):
                 modules.append(f"{app_config.name}.{HANDLERS_MODULE}")
-    for name in conf.HANDLER_MODULES:
-        if name not in modules:
-            modules.append(name)
     return modules
+
+
+def autodiscover() -> None:
+    """Import each installed app's ``handlers`` module, as the admin's autodiscover does.
+
+    A real ``ImportError`` inside one propagates, at start-up. The bus itself
+    is built on first use (:func:`get_bus`), once the settings it reads have
+    been checked.
+    """
+    for name in _autodiscovered_modules():
+        importlib.import_module(name)
 
 
 def build_bus(modules: Sequence[str] | None = None) -> AsyncMessageBus[Any]:

@@ -76,7 +76,7 @@ from django.core.signals import setting_changed
 
 __all__ = ["DEFAULTS", "SETTING_NAMES", "conf"]
 
-KOMBU_TRANSPORT = "messagebus_django.transports.kombu.KombuTransport"
+KOMBU_TRANSPORT = "messagebus_django.eventstream.transports.kombu.KombuTransport"
 _DERIVED = object()
 
 DEFAULTS: dict[str, Any] = {

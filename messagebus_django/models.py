@@ -1,19 +1,17 @@
-"""The message store (with the outbox's delivery state) and the inbox."""
+"""The message store: every handled message, with its delivery state.
+
+It belongs to the core app because the unit of work writes it whether or not
+the event stream is installed; the event stream's app
+(:mod:`messagebus_django.eventstream`) adds the outbox view of it, the inbox and
+the relay that fills in the delivery columns.
+"""
 
 from __future__ import annotations
-
-from typing import ClassVar
 
 from django.db import models
 from django.db.models import Q
 
-__all__ = [
-    "PENDING",
-    "InboxMessage",
-    "OutboxMessage",
-    "RedeliveredMessage",
-    "StoredMessage",
-]
+__all__ = ["PENDING", "StoredMessage"]
 
 PENDING = Q(published=True, published_at__isnull=True, dead=False)
 """The outbox rows the relay still has to send (dead ones aside)."""
@@ -83,65 +81,3 @@ class StoredMessage(models.Model):
         if self.published_at is not None:
             return "sent"
         return "pending"
-
-
-class OutboxManager(models.Manager["OutboxMessage"]):
-    def get_queryset(self) -> models.QuerySet[OutboxMessage]:
-        return super().get_queryset().filter(published=True)
-
-
-class OutboxMessage(StoredMessage):
-    """The published events: what the relay sends to the broker."""
-
-    objects: ClassVar[OutboxManager] = OutboxManager()
-
-    class Meta:
-        proxy = True
-        verbose_name = "outbox message"
-
-
-class InboxMessage(models.Model):
-    """A message a consumer has applied; a redelivery of it is acknowledged unapplied."""
-
-    consumer = models.CharField(max_length=255, help_text="The consumer's queue.")
-    message_id = models.UUIDField()
-    type = models.CharField(max_length=255)
-    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        ordering = ["-received_at", "id"]
-        verbose_name = "inbox message"
-        constraints = [
-            models.UniqueConstraint(
-                fields=["consumer", "message_id"], name="messagebus_inbox_once"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.consumer}: {self.type} {self.message_id}"
-
-
-class RedeliveredMessage(models.Model):
-    """A delivery the broker handed a consumer again before it was settled.
-
-    Counted in a transaction of its own before the delivery is processed, so
-    the count survives a consumer that dies on it; deleted once it is settled.
-    """
-
-    consumer = models.CharField(max_length=255, help_text="The consumer's queue.")
-    key = models.CharField(
-        max_length=255, help_text="The message_id, or a hash of the body."
-    )
-    count = models.PositiveIntegerField(default=0)
-    last_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        verbose_name = "redelivered message"
-        constraints = [
-            models.UniqueConstraint(
-                fields=["consumer", "key"], name="messagebus_redelivered_once"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.consumer}: {self.key} ({self.count})"

@@ -1,32 +1,20 @@
-"""Graceful stop for the long-running commands (relay, consumer)."""
+"""Signals of the Django layer: connect to them to observe the bus.
+
+Like Django's own ``django.db.models.signals``: module-level :class:`Signal`
+objects that the bus sends and anyone may subscribe to.
+"""
 
 from __future__ import annotations
 
-import signal
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from types import FrameType
+from django.dispatch import Signal
 
-__all__ = ["stop_on_signals"]
+__all__ = ["messages_committed"]
 
+messages_committed = Signal()
+"""Sent after a command's transaction committed, on the thread that dispatched it.
 
-@contextmanager
-def stop_on_signals() -> Iterator[threading.Event]:
-    """An event set by SIGTERM or SIGINT: finish the current work, then stop."""
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    if threading.current_thread() is not threading.main_thread():
-        yield stop  # signals can only be handled on the main thread
-        return
-    previous = {
-        sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)
-    }
-    try:
-        yield stop
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+Arguments: ``sender`` (the unit of work class), ``messages`` (the handled
+messages the message store wrote), ``published`` (the ids of the published
+events among them) and ``using`` (the database alias). The event stream's app
+connects its after-commit send here; without it installed, nobody listens.
+"""

@@ -9,7 +9,7 @@ from typing import Any, Self
 
 from django.db import transaction
 
-from . import bridge, metrics
+from . import bridge, metrics, signals
 from .conf import conf
 from .core import (
     AsyncAbstractMessageStoreRepository,
@@ -24,7 +24,7 @@ from .core import (
     run_without_loop,
 )
 from .core.repository import RepositoryBase
-from .outbox import DjangoMessageStore
+from .messagestore import DjangoMessageStore
 
 __all__ = ["DjangoSyncUnitOfWork", "DjangoUnitOfWork"]
 
@@ -123,6 +123,15 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
         """
         self.after_commit.append(func)
 
+    def received(self, message: Message[Any]) -> None:
+        """``message`` was received from another service: do not record it again.
+
+        The consumer of the event stream calls it before handling a delivery,
+        so that only the messages it causes are stored (and published).
+        """
+        if isinstance(self.messagestore, DjangoMessageStore):
+            self.messagestore.ignore(message.message_id)
+
     def handled_messages(self) -> list[Message[Any]]:
         """The messages the committed unit of work recorded (with the message store)."""
         store = self.messagestore
@@ -133,8 +142,10 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
 
         Called by :func:`~messagebus_django.dispatch` once the handlers are
         done: a rollback marks the block for rollback; otherwise the handled
-        messages are written (the outbox among them) and the after-commit work
-        is handed to ``transaction.on_commit(robust=True)``.
+        messages are written and the after-commit work is handed to
+        ``transaction.on_commit(robust=True)``: the unit of work's own callbacks,
+        and :data:`~messagebus_django.signals.messages_committed` when published
+        events were written (the event stream's app sends them).
         """
         if self.rollback_requested:
             transaction.set_rollback(True, using=self.using)
@@ -142,11 +153,15 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
         store = self.messagestore
         if isinstance(store, DjangoMessageStore):
             published = store.write(self.using)
-            if published and conf.RELAY_ON_COMMIT:
-                from .relay import relay_after_commit
-
+            if published and signals.messages_committed.has_listeners(type(self)):
                 transaction.on_commit(
-                    functools.partial(relay_after_commit, published, self.using),
+                    functools.partial(
+                        signals.messages_committed.send,
+                        type(self),
+                        messages=store.written,
+                        published=published,
+                        using=self.using,
+                    ),
                     using=self.using,
                     robust=True,
                 )

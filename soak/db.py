@@ -33,7 +33,8 @@ def report(isbns: list[str]) -> dict[str, Any]:
     from django.db.models import Count
 
     from books.models import Book, NewArrival
-    from messagebus_django.models import PENDING, OutboxMessage
+    from messagebus_django.eventstream.models import OutboxMessage
+    from messagebus_django.models import PENDING
 
     books = dict(Book.objects.filter(isbn__in=isbns).values_list("isbn", "id"))
     arrivals = list(

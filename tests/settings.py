@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "messagebus_django",
+    "messagebus_django.eventstream",
     "books",
 ]
 MIDDLEWARE = [
@@ -75,4 +76,4 @@ if os.environ.get("BROKER_URL"):
     MESSAGEBUS_BROKER_URL = os.environ["BROKER_URL"]
     MESSAGEBUS_EXCHANGE = f"messagebus-tests-{os.getpid()}"
 else:
-    MESSAGEBUS_TRANSPORT = "messagebus_django.transports.InMemoryTransport"
+    MESSAGEBUS_TRANSPORT = "messagebus_django.eventstream.transports.InMemoryTransport"

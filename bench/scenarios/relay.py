@@ -61,7 +61,7 @@ class CountingQueue:
     """A queue bound to the bench exchange, to count what each batch delivered."""
 
     def __init__(self, url: str) -> None:
-        from messagebus_django.transports.kombu import topic_exchange
+        from messagebus_django.eventstream.transports.kombu import topic_exchange
 
         kombu = _kombu()
         self.connection = kombu.Connection(url, connect_timeout=3)
@@ -95,10 +95,10 @@ class CountingQueue:
 def _relay_batch(
     alias: str, url: str, queue: CountingQueue, ledger: Ledger
 ) -> tuple[Callable[[int], Spent], Any]:
+    from messagebus_django.eventstream.relay import OutboxRelay
+    from messagebus_django.eventstream.transports.kombu import KombuTransport
+    from messagebus_django.messagestore import envelope_fields
     from messagebus_django.models import StoredMessage
-    from messagebus_django.outbox import envelope_fields
-    from messagebus_django.relay import OutboxRelay
-    from messagebus_django.transports.kombu import KombuTransport
 
     transport = KombuTransport(url, exchange=EXCHANGE)
     relay = OutboxRelay(transport, using=alias)
@@ -127,9 +127,9 @@ def _relay_batch(
 def _publish_batch(
     url: str, queue: CountingQueue, ledger: Ledger, *, confirms: bool
 ) -> tuple[Callable[[int], Spent], Any]:
-    from messagebus_django.outbox import envelope_fields
-    from messagebus_django.transports import Envelope
-    from messagebus_django.transports.kombu import topic_exchange
+    from messagebus_django.eventstream.transports import Envelope
+    from messagebus_django.eventstream.transports.kombu import topic_exchange
+    from messagebus_django.messagestore import envelope_fields
 
     kombu = _kombu()
     options = {"confirm_publish": True} if confirms else {}

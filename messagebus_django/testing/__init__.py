@@ -45,8 +45,8 @@ from messagebus_django.core import (
 from messagebus_django.core.messages import _content, from_payload
 
 if TYPE_CHECKING:
-    from messagebus_django.relay import RelayReport
-    from messagebus_django.transports import Envelope, InMemoryTransport
+    from messagebus_django.eventstream.relay import RelayReport
+    from messagebus_django.eventstream.transports import Envelope, InMemoryTransport
     from messagebus_django.unit_of_work import DjangoUnitOfWork
 
 __all__ = [
@@ -451,7 +451,7 @@ class EventCapture:
 
     def flush(self) -> RelayReport:
         """Send what the outbox holds, as ``manage.py messagebus_relay`` would."""
-        from messagebus_django.relay import OutboxRelay
+        from messagebus_django.eventstream.relay import OutboxRelay
 
         return OutboxRelay(self.transport).relay_pending()
 
@@ -499,12 +499,12 @@ def capture_events() -> Iterator[EventCapture]:
     """Send the event stream to an in-memory transport inside the block.
 
     Overrides ``MESSAGEBUS_TRANSPORT`` with
-    :class:`~messagebus_django.transports.InMemoryTransport` and gives the
+    :class:`~messagebus_django.eventstream.transports.InMemoryTransport` and gives the
     :class:`EventCapture` of that transport, the one the relay uses.
     """
     from django.test import override_settings
 
-    from messagebus_django.transports import (
+    from messagebus_django.eventstream.transports import (
         InMemoryTransport,
         get_transport,
         reset_transport,

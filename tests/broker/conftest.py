@@ -13,8 +13,11 @@ from kombu.connection import Connection
 from kombu.entity import Queue, binding
 
 from messagebus_django.conf import conf
-from messagebus_django.transports import reset_transport
-from messagebus_django.transports.kombu import dead_letter_exchange, topic_exchange
+from messagebus_django.eventstream.transports import reset_transport
+from messagebus_django.eventstream.transports.kombu import (
+    dead_letter_exchange,
+    topic_exchange,
+)
 from tests.broker.helpers import BROKER_URL, MakeQueue
 
 

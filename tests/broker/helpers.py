@@ -17,7 +17,7 @@ from kombu.messaging import Producer
 
 from books.domain.isbn import complete_isbn13
 from messagebus_django.conf import conf
-from messagebus_django.transports.kombu import topic_exchange
+from messagebus_django.eventstream.transports.kombu import topic_exchange
 
 BROKER_URL = os.environ.get("BROKER_URL", "")
 

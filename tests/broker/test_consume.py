@@ -31,12 +31,12 @@ from kombu.connection import Connection
 from books.domain.messages import RegisterBook
 from books.models import Book, NewArrival
 from messagebus_django import dispatch, uuid7
-from messagebus_django.management.commands import messagebus_consume
-from messagebus_django.models import InboxMessage, OutboxMessage
-from messagebus_django.relay import OutboxRelay
-from messagebus_django.signals import stop_on_signals
-from messagebus_django.transports import Envelope
-from messagebus_django.transports.kombu import KombuTransport
+from messagebus_django.eventstream.management.commands import messagebus_consume
+from messagebus_django.eventstream.models import InboxMessage, OutboxMessage
+from messagebus_django.eventstream.relay import OutboxRelay
+from messagebus_django.eventstream.transports import Envelope
+from messagebus_django.eventstream.transports.kombu import KombuTransport
+from messagebus_django.shutdown import stop_on_signals
 from tests.broker.helpers import MakeQueue, drain, isbn13, publish_raw, requires_broker
 
 pytestmark = [requires_broker, pytest.mark.django_db(transaction=True)]
@@ -248,8 +248,8 @@ def test_the_consumer_stops_on_sigterm(
 def test_a_database_outage_gives_the_delivery_back_and_it_is_applied_later(
     broker: Connection, make_queue: MakeQueue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from messagebus_django.consumer import Consumer, Outcome
-    from messagebus_django.transports.kombu import BrokerConsumer
+    from messagebus_django.eventstream.consumer import Consumer, Outcome
+    from messagebus_django.eventstream.transports.kombu import BrokerConsumer
 
     queue = make_queue(TYPE)
     publish_raw(broker, json.dumps(envelope(title="Outage")).encode(), routing_key=TYPE)

@@ -19,10 +19,13 @@ from kombu.entity import Queue, binding
 
 from books.domain.messages import DiscontinueBook, RegisterBook
 from messagebus_django import Ok, dispatch
-from messagebus_django.models import OutboxMessage
-from messagebus_django.relay import OutboxRelay
-from messagebus_django.transports import Envelope, reset_transport
-from messagebus_django.transports.kombu import KombuTransport, topic_exchange
+from messagebus_django.eventstream.models import OutboxMessage
+from messagebus_django.eventstream.relay import OutboxRelay
+from messagebus_django.eventstream.transports import Envelope, reset_transport
+from messagebus_django.eventstream.transports.kombu import (
+    KombuTransport,
+    topic_exchange,
+)
 from tests.broker.helpers import MakeQueue, drain, isbn13, requires_broker
 
 pytestmark = [requires_broker, pytest.mark.django_db(transaction=True)]

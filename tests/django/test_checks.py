@@ -101,7 +101,9 @@ def test_e008_flags_must_be_bools(name: str) -> None:
 @pytest.mark.parametrize(
     "overrides",
     [
-        {"MESSAGEBUS_TRANSPORT": "messagebus_django.transports.NoSuchTransport"},
+        {
+            "MESSAGEBUS_TRANSPORT": "messagebus_django.eventstream.transports.NoSuchTransport"
+        },
         {"MESSAGEBUS_TRANSPORT": "no_such_broker_library.Transport"},
     ],
 )
@@ -119,7 +121,7 @@ def test_e009_the_kombu_transport_without_kombu(
         monkeypatch.setitem(sys.modules, name, None)
     monkeypatch.setitem(sys.modules, "kombu", None)
     monkeypatch.delitem(
-        sys.modules, "messagebus_django.transports.kombu", raising=False
+        sys.modules, "messagebus_django.eventstream.transports.kombu", raising=False
     )
     with override_settings(
         MESSAGEBUS_BROKER_URL="amqp://localhost//", MESSAGEBUS_TRANSPORT=None

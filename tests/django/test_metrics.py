@@ -13,8 +13,8 @@ from prometheus_client import REGISTRY
 
 from books.domain.messages import RegisterBook
 from messagebus_django import SinkholeMetricsStore, dispatch, metrics
-from messagebus_django.relay import OutboxRelay
-from messagebus_django.transports import InMemoryTransport
+from messagebus_django.eventstream.relay import OutboxRelay
+from messagebus_django.eventstream.transports import InMemoryTransport
 from tests.django.commands import Boom, ScratchUnitOfWork, WriteBooks, make_bus
 
 pytestmark = pytest.mark.django_db

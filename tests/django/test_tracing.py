@@ -14,11 +14,11 @@ from django.test import Client, override_settings
 
 from books.domain.messages import BookDiscontinued, BookRegistered, RegisterBook
 from messagebus_django import AsyncMessageBus, AsyncUnitOfWorkTransaction, dispatch
-from messagebus_django.consumer import Consumer
+from messagebus_django.eventstream.consumer import Consumer
+from messagebus_django.eventstream.relay import OutboxRelay
+from messagebus_django.eventstream.transports import InMemoryTransport
 from messagebus_django.log import MessageContextFilter
 from messagebus_django.models import StoredMessage
-from messagebus_django.relay import OutboxRelay
-from messagebus_django.transports import InMemoryTransport
 from tests.django.commands import Batch
 
 pytestmark = pytest.mark.django_db

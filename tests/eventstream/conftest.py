@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from messagebus_django.transports import (
+from messagebus_django.eventstream.transports import (
     InMemoryTransport,
     get_transport,
     reset_transport,
@@ -12,9 +13,11 @@ from messagebus_django.transports import (
 
 
 @pytest.fixture
-def memory_transport(settings: pytest.FixtureRequest) -> Iterator[InMemoryTransport]:
+def memory_transport(settings: Any) -> Iterator[InMemoryTransport]:
     """The project's transport, in memory and empty."""
-    settings.MESSAGEBUS_TRANSPORT = "messagebus_django.transports.InMemoryTransport"  # type: ignore[attr-defined]
+    settings.MESSAGEBUS_TRANSPORT = (
+        "messagebus_django.eventstream.transports.InMemoryTransport"
+    )
     reset_transport()
     transport = get_transport()
     assert isinstance(transport, InMemoryTransport)

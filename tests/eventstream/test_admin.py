@@ -13,14 +13,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from messagebus_django import uuid7
-from messagebus_django.models import InboxMessage, OutboxMessage, StoredMessage
+from messagebus_django.eventstream.models import InboxMessage, OutboxMessage
+from messagebus_django.models import StoredMessage
 
 if TYPE_CHECKING:
     from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
 
 pytestmark = pytest.mark.django_db
 
-OUTBOX = reverse("admin:messagebus_django_outboxmessage_changelist")
+OUTBOX = reverse("admin:messagebus_eventstream_outboxmessage_changelist")
 
 
 def stored(**fields: Any) -> StoredMessage:
@@ -136,30 +137,33 @@ def test_a_viewer_sees_the_outbox_but_gets_no_retry(
     assert OutboxMessage.objects.get(pk=rows["dead"].pk).state == "dead"
 
 
-@pytest.mark.parametrize("model", ["storedmessage", "outboxmessage", "inboxmessage"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        "messagebus_django_storedmessage",
+        "messagebus_eventstream_outboxmessage",
+        "messagebus_eventstream_inboxmessage",
+    ],
+)
 def test_the_pages_load_and_are_read_only(
     admin_client: Client, rows: dict[str, StoredMessage], model: str
 ) -> None:
     inbox = InboxMessage.objects.create(
         consumer="search", message_id=rows["sent"].pk, type="book_registered_v1"
     )
-    row = inbox if model == "inboxmessage" else rows["sent"]
-    changelist = admin_client.get(
-        reverse(f"admin:messagebus_django_{model}_changelist")
-    )
+    row = inbox if model.endswith("inboxmessage") else rows["sent"]
+    changelist = admin_client.get(reverse(f"admin:{model}_changelist"))
     assert changelist.status_code == 200
     assert changelist.context["has_add_permission"] is False
     assert str(row.pk) in changelist.content.decode()
-    add = admin_client.get(reverse(f"admin:messagebus_django_{model}_add"))
+    add = admin_client.get(reverse(f"admin:{model}_add"))
     assert add.status_code == 403
-    change = admin_client.get(
-        reverse(f"admin:messagebus_django_{model}_change", args=[row.pk])
-    )
+    change = admin_client.get(reverse(f"admin:{model}_change", args=[row.pk]))
     assert change.status_code == 200
     assert change.context["has_change_permission"] is False
     assert 'name="_save"' not in change.content.decode()
     delete = admin_client.post(
-        reverse(f"admin:messagebus_django_{model}_delete", args=[row.pk]),
+        reverse(f"admin:{model}_delete", args=[row.pk]),
         {"post": "yes"},
     )
     assert delete.status_code == 403

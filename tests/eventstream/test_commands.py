@@ -18,12 +18,13 @@ from django.utils import timezone
 
 from books.domain.messages import RegisterBook
 from messagebus_django import dispatch, uuid7
-from messagebus_django.consumer import Consumer, Outcome
-from messagebus_django.management.commands import messagebus_relay
-from messagebus_django.models import InboxMessage, OutboxMessage, StoredMessage
-from messagebus_django.signals import stop_on_signals
-from messagebus_django.transports import InMemoryTransport, reset_transport
-from messagebus_django.transports.kombu import ConsumerStats
+from messagebus_django.eventstream.consumer import Consumer, Outcome
+from messagebus_django.eventstream.management.commands import messagebus_relay
+from messagebus_django.eventstream.models import InboxMessage, OutboxMessage
+from messagebus_django.eventstream.transports import InMemoryTransport, reset_transport
+from messagebus_django.eventstream.transports.kombu import ConsumerStats
+from messagebus_django.models import StoredMessage
+from messagebus_django.shutdown import stop_on_signals
 
 pytestmark = pytest.mark.django_db
 
@@ -303,7 +304,8 @@ def test_consume_binds_the_types_its_handlers_listen_to_and_reports(
 ) -> None:
     FakeBrokerConsumer.made.clear()
     monkeypatch.setattr(
-        "messagebus_django.transports.kombu.BrokerConsumer", FakeBrokerConsumer
+        "messagebus_django.eventstream.transports.kombu.BrokerConsumer",
+        FakeBrokerConsumer,
     )
     out = command(
         "messagebus_consume",
@@ -336,7 +338,7 @@ def test_consume_binds_the_types_its_handlers_listen_to_and_reports(
 def test_consume_refuses_two_event_classes_with_one_wire_name(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from messagebus_django import consumer as consumer_module
+    from messagebus_django.eventstream import consumer as consumer_module
     from messagebus_django.introspection import DuplicateMessageTypeError
 
     def duplicate(bus: object = None) -> dict[str, object]:

@@ -11,8 +11,9 @@ import pytest
 from books.domain.messages import BookRegistered
 from books.models import Book, BookActivity
 from messagebus_django import AsyncMessageBus, AsyncUnitOfWorkTransaction, uuid7
-from messagebus_django.consumer import Consumer, event_types
-from messagebus_django.models import InboxMessage, StoredMessage
+from messagebus_django.eventstream.consumer import Consumer, event_types
+from messagebus_django.eventstream.models import InboxMessage
+from messagebus_django.models import StoredMessage
 
 pytestmark = pytest.mark.django_db
 
@@ -155,7 +156,7 @@ def test_a_database_outage_is_a_retry_not_a_dead_letter(
 ) -> None:
     from django.db import OperationalError
 
-    from messagebus_django import consumer as consumer_module
+    from messagebus_django.eventstream import consumer as consumer_module
 
     async def lost_database(
         event: BookRegistered, uow: AsyncUnitOfWorkTransaction[Any]
@@ -179,7 +180,7 @@ def test_a_database_outage_is_a_retry_not_a_dead_letter(
 def test_the_database_usable_probe(monkeypatch: pytest.MonkeyPatch) -> None:
     from django.db import OperationalError, connections
 
-    from messagebus_django.consumer import _database_usable
+    from messagebus_django.eventstream.consumer import _database_usable
 
     assert _database_usable("default") is True
     connection = connections["default"]

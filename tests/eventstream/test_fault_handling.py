@@ -23,18 +23,21 @@ from books.domain.isbn import complete_isbn13
 from books.domain.messages import RegisterBook
 from messagebus_django import AsyncMessageBus, dispatch, uuid7
 from messagebus_django.checks import check_settings
-from messagebus_django.consumer import Consumer
-from messagebus_django.management import one_line
-from messagebus_django.management.commands import messagebus_purge, messagebus_relay
-from messagebus_django.models import OutboxMessage, RedeliveredMessage
-from messagebus_django.relay import OutboxRelay, RelayReport
-from messagebus_django.transports import (
+from messagebus_django.eventstream.consumer import Consumer
+from messagebus_django.eventstream.management import one_line
+from messagebus_django.eventstream.management.commands import (
+    messagebus_purge,
+    messagebus_relay,
+)
+from messagebus_django.eventstream.models import OutboxMessage, RedeliveredMessage
+from messagebus_django.eventstream.relay import OutboxRelay, RelayReport
+from messagebus_django.eventstream.transports import (
     Envelope,
     InMemoryTransport,
     Transport,
     TransportUnavailable,
 )
-from messagebus_django.transports.kombu import (
+from messagebus_django.eventstream.transports.kombu import (
     BrokerConsumer,
     KombuTransport,
     delivery_key,

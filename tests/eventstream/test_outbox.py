@@ -17,14 +17,15 @@ from books.domain.isbn import complete_isbn13
 from books.domain.messages import BookRegistered, RegisterBook
 from books.service.repositories import BookRepositoryError
 from messagebus_django import Err, Ok, dispatch
-from messagebus_django.models import InboxMessage, OutboxMessage, StoredMessage
-from messagebus_django.relay import OutboxRelay, relay_after_commit
-from messagebus_django.transports import (
+from messagebus_django.eventstream.models import InboxMessage, OutboxMessage
+from messagebus_django.eventstream.relay import OutboxRelay, relay_after_commit
+from messagebus_django.eventstream.transports import (
     Envelope,
     InMemoryTransport,
     Transport,
     reset_transport,
 )
+from messagebus_django.models import StoredMessage
 from tests.django.commands import Boom, ScratchUnitOfWork, WriteBooks, make_bus
 
 pytestmark = pytest.mark.django_db
@@ -224,7 +225,7 @@ def test_relay_after_commit_never_raises(
     with override_settings(MESSAGEBUS_RELAY_ON_COMMIT=False):
         dispatch(register())
     ids = list(OutboxMessage.objects.values_list("id", flat=True))
-    from messagebus_django import transports
+    from messagebus_django.eventstream import transports
 
     transports._transport = Broken()
     try:
@@ -282,7 +283,7 @@ class KilledAfterSending(BaseException):
 def test_a_relay_killed_after_sending_sends_again_and_the_inbox_applies_once(
     memory_transport: InMemoryTransport,
 ) -> None:
-    from messagebus_django.consumer import Consumer
+    from messagebus_django.eventstream.consumer import Consumer
 
     with override_settings(MESSAGEBUS_RELAY_ON_COMMIT=False):
         dispatch(register())
@@ -335,3 +336,49 @@ def test_relay_pending_stops_between_batches_when_asked(
     report = OutboxRelay(batch_size=1).relay_pending(should_stop=lambda: True)
     assert report.sent == 1
     assert OutboxMessage.objects.filter(published_at__isnull=True).count() == 2
+
+
+def test_without_the_event_stream_app_commands_run_and_nothing_is_sent(
+    memory_transport: InMemoryTransport,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    from messagebus_django import signals
+    from messagebus_django.eventstream.relay import relay_committed_events
+
+    uid = "messagebus_django.eventstream.relay"
+    # What a project without the app has: nobody connected to the signal.
+    assert signals.messages_committed.disconnect(dispatch_uid=uid)
+    try:
+        assert not signals.messages_committed.has_listeners()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert isinstance(dispatch(register()), Ok)
+    finally:
+        signals.messages_committed.connect(relay_committed_events, dispatch_uid=uid)
+    assert memory_transport.sent == []
+    assert OutboxMessage.objects.get().state == "pending"
+
+
+def test_the_committed_messages_are_told_to_the_signal(
+    memory_transport: InMemoryTransport,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    from messagebus_django import signals
+
+    told: list[dict[str, Any]] = []
+
+    def receiver(sender: object, **kwargs: Any) -> None:
+        told.append(kwargs)
+
+    signals.messages_committed.connect(receiver)
+    try:
+        cmd = register()
+        with django_capture_on_commit_callbacks(execute=True):
+            dispatch(cmd)
+    finally:
+        signals.messages_committed.disconnect(receiver)
+    (event,) = OutboxMessage.objects.all()
+    assert [m.message_id for m in told[0]["messages"]] == [cmd.message_id, event.id]
+    assert told[0]["published"] == [event.id]
+    assert told[0]["using"] == "default"
+    # The event stream's receiver sent it, right after the commit.
+    assert [e.id for e in memory_transport.sent] == [event.id]

@@ -12,15 +12,18 @@ from django.utils import timezone
 
 from books.domain.messages import RegisterBook
 from messagebus_django import Ok, dispatch, uuid7
-from messagebus_django.models import OutboxMessage
-from messagebus_django.transports import (
+from messagebus_django.eventstream.models import OutboxMessage
+from messagebus_django.eventstream.transports import (
     Envelope,
     TransportUnavailable,
     get_transport,
     reset_transport,
 )
-from messagebus_django.transports import kombu as kombu_transport
-from messagebus_django.transports.kombu import BrokerConsumer, KombuTransport
+from messagebus_django.eventstream.transports import kombu as kombu_transport
+from messagebus_django.eventstream.transports.kombu import (
+    BrokerConsumer,
+    KombuTransport,
+)
 
 CLOSED_PORT_URL = "amqp://guest:guest@127.0.0.1:1//"
 """Nothing listens there: the broker is down."""
@@ -111,7 +114,9 @@ def test_broker_down_at_commit_the_command_succeeds_and_the_event_waits(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings.MESSAGEBUS_BROKER_URL = CLOSED_PORT_URL
-    settings.MESSAGEBUS_TRANSPORT = "messagebus_django.transports.kombu.KombuTransport"
+    settings.MESSAGEBUS_TRANSPORT = (
+        "messagebus_django.eventstream.transports.kombu.KombuTransport"
+    )
     reset_transport()
     try:
         with django_capture_on_commit_callbacks(execute=True):
@@ -128,8 +133,8 @@ def test_the_broker_consumer_keeps_trying_an_unreachable_broker(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     from messagebus_django import AsyncMessageBus
-    from messagebus_django.consumer import Consumer
-    from messagebus_django.transports.kombu import BrokerConsumer
+    from messagebus_django.eventstream.consumer import Consumer
+    from messagebus_django.eventstream.transports.kombu import BrokerConsumer
 
     consumer = Consumer("unreachable", bus=AsyncMessageBus(), types={})
     broker = BrokerConsumer(
@@ -156,8 +161,8 @@ def test_the_kombu_transport_publishes_the_envelope_and_its_tracing_headers(
     from datetime import UTC, datetime
 
     from messagebus_django import uuid7
-    from messagebus_django.transports import Envelope
-    from messagebus_django.transports.kombu import KombuTransport
+    from messagebus_django.eventstream.transports import Envelope
+    from messagebus_django.eventstream.transports.kombu import KombuTransport
 
     published: list[dict[str, Any]] = []
 

@@ -24,10 +24,10 @@ from kombu.connection import Connection
 
 from books.domain.messages import RegisterBook
 from messagebus_django import Ok, dispatch
-from messagebus_django.models import OutboxMessage
-from messagebus_django.relay import OutboxRelay
-from messagebus_django.transports import reset_transport
-from messagebus_django.transports.kombu import KombuTransport
+from messagebus_django.eventstream.models import OutboxMessage
+from messagebus_django.eventstream.relay import OutboxRelay
+from messagebus_django.eventstream.transports import reset_transport
+from messagebus_django.eventstream.transports.kombu import KombuTransport
 from tests.broker.helpers import MakeQueue, drain, isbn13, requires_broker
 from tests.faults.conftest import proxied_broker_url
 from tests.faults.processes import (
@@ -230,8 +230,8 @@ def test_a_consumer_notices_a_silent_broker_and_resumes(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     from messagebus_django import AsyncMessageBus
-    from messagebus_django.consumer import Consumer, Outcome
-    from messagebus_django.transports.kombu import BrokerConsumer
+    from messagebus_django.eventstream.consumer import Consumer, Outcome
+    from messagebus_django.eventstream.transports.kombu import BrokerConsumer
     from tests.broker.helpers import publish_raw
     from tests.faults.test_poison import envelope
 

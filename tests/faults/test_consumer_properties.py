@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from books.domain.messages import BookRegistered
 from messagebus_django import AsyncMessageBus, AsyncUnitOfWorkTransaction
-from messagebus_django.consumer import Consumer, Outcome
+from messagebus_django.eventstream.consumer import Consumer, Outcome
 
 pytestmark = pytest.mark.django_db
 

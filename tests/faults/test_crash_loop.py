@@ -18,7 +18,7 @@ import pytest
 from kombu.connection import Connection
 
 from messagebus_django import uuid7
-from messagebus_django.models import InboxMessage, RedeliveredMessage
+from messagebus_django.eventstream.models import InboxMessage, RedeliveredMessage
 from tests.broker.helpers import MakeQueue, drain, isbn13, publish_raw, requires_broker
 from tests.faults.crashing_handlers import CRASH_TITLE
 from tests.faults.processes import ManagedProcess, database_environment

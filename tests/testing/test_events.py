@@ -16,9 +16,9 @@ from books.domain.messages import (
     RegisterBook,
 )
 from messagebus_django import dispatch
+from messagebus_django.eventstream.transports import InMemoryTransport, get_transport
 from messagebus_django.models import StoredMessage
 from messagebus_django.testing import EventCapture, capture_events
-from messagebus_django.transports import InMemoryTransport, get_transport
 from tests.books.conftest import DDD, DDD_ISBN13
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from books.domain.messages import BookDiscontinued, DiscontinueBook, RegisterBoo
 from books.models import Book
 from books.service.repositories import BookRepositoryError
 from messagebus_django import Err, Ok, dispatch
-from messagebus_django.models import OutboxMessage
+from messagebus_django.eventstream.models import OutboxMessage
 from messagebus_django.testing import (
     EventCapture,
     MessagebusSeed,

@@ -31,12 +31,11 @@ from django.db import (
 )
 from pydantic import ValidationError
 
-from .bus import get_bus
-from .conf import conf
-from .core import AsyncMessageBus, GenericEvent, Message, Metadata, message_type_name
-from .core.messages import from_payload
-from .dispatcher import handle_in_transaction, unit_of_work_class
-from .outbox import DjangoMessageStore
+from ..bus import get_bus
+from ..conf import conf
+from ..core import AsyncMessageBus, GenericEvent, Message, Metadata, message_type_name
+from ..core.messages import from_payload
+from ..dispatcher import handle_in_transaction, unit_of_work_class
 
 __all__ = ["Consumer", "Outcome", "event_types"]
 
@@ -51,7 +50,7 @@ def event_types(bus: AsyncMessageBus | None = None) -> dict[str, type[Message[An
     """
     from django.apps import apps
 
-    from .introspection import DuplicateMessageTypeError, message_classes
+    from ..introspection import DuplicateMessageTypeError, message_classes
 
     classes: list[type[Message[Any]]] = list(
         message_classes(apps.get_app_configs(), GenericEvent)
@@ -197,9 +196,8 @@ class Consumer:
         from .models import InboxMessage
 
         uow = unit_of_work_class()(using=self.using)
-        if isinstance(uow.messagestore, DjangoMessageStore):
-            # The event is the producer's: record and publish only what it causes.
-            uow.messagestore.skip.add(event.message_id)
+        # The event is the producer's: record and publish only what it causes.
+        uow.received(event)
         with transaction.atomic(using=uow.using, durable=True):
             try:
                 with transaction.atomic(using=uow.using):

@@ -11,11 +11,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections, connections
 
 from messagebus_django.conf import conf
-from messagebus_django.management import DATABASE_OUTAGES, one_line
-from messagebus_django.relay import OutboxRelay, RelayReport
-from messagebus_django.signals import stop_on_signals
+from messagebus_django.eventstream.management import DATABASE_OUTAGES, one_line
+from messagebus_django.eventstream.relay import OutboxRelay, RelayReport
+from messagebus_django.shutdown import stop_on_signals
 
-logger = logging.getLogger("messagebus_django.relay")
+logger = logging.getLogger("messagebus_django.eventstream.relay")
 
 BACKOFF = (1.0, 30.0)
 """Seconds between tries while the database or the broker is down: the wait

@@ -31,14 +31,14 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import metrics
-from .conf import conf
+from .. import metrics
+from ..conf import conf
 from .transports import Envelope, Transport, TransportUnavailable, get_transport
 
 if TYPE_CHECKING:
-    from .models import StoredMessage
+    from ..models import StoredMessage
 
-__all__ = ["OutboxRelay", "RelayReport", "relay_after_commit"]
+__all__ = ["OutboxRelay", "RelayReport", "relay_after_commit", "relay_committed_events"]
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ class OutboxRelay:
         self, claim: UUID, ids: Iterable[UUID] | None, now: datetime
     ) -> list[StoredMessage]:
         """Claim up to a batch of due rows in one short transaction; return them."""
-        from .models import PENDING, StoredMessage
+        from ..models import PENDING, StoredMessage
 
         objects = StoredMessage.objects.using(self.using)
         free = Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
@@ -196,7 +196,7 @@ class OutboxRelay:
         release: bool,
     ) -> None:
         """Mark what the broker confirmed as sent; release the rest of the claim."""
-        from .models import StoredMessage
+        from ..models import StoredMessage
 
         objects = StoredMessage.objects.using(self.using)
         with transaction.atomic(using=self.using):
@@ -253,7 +253,7 @@ class OutboxRelay:
 
     def backlog(self) -> int:
         """Published events waiting in the outbox."""
-        from .models import PENDING, StoredMessage
+        from ..models import PENDING, StoredMessage
 
         return StoredMessage.objects.using(self.using).filter(PENDING).count()
 
@@ -282,3 +282,15 @@ def relay_after_commit(ids: list[UUID], using: str) -> None:
         logger.exception(
             "Relaying after commit failed; messagebus_relay sends it later"
         )
+
+
+def relay_committed_events(
+    sender: object, *, published: list[UUID], using: str, **kwargs: object
+) -> None:
+    """The receiver of :data:`~messagebus_django.signals.messages_committed`.
+
+    Connected by the event stream's app; sends nothing when
+    ``MESSAGEBUS_RELAY_ON_COMMIT`` is off (``messagebus_relay`` does).
+    """
+    if conf.RELAY_ON_COMMIT:
+        relay_after_commit(published, using)

@@ -57,11 +57,14 @@ class DjangoMessageStore(AsyncAbstractMessageStoreRepository):
         self.pending: list[Message[Any]] = []
         self.written: list[Message[Any]] = []
         """The messages of the last :meth:`write`."""
-        self.skip: set[UUID] = set()
-        """Ids not to record: a consumed message is already someone's."""
+        self._ignored: set[UUID] = set()
+
+    def ignore(self, message_id: UUID) -> None:
+        """Do not record the message ``message_id``: a consumed one is already someone's."""
+        self._ignored.add(message_id)
 
     async def _add(self, message: Message[Any]) -> None:
-        if message.message_id not in self.skip:
+        if message.message_id not in self._ignored:
             self.pending.append(message)
 
     def discard_eventstream(self) -> None:

@@ -22,7 +22,7 @@ from kombu.entity import Exchange, Queue, binding
 from kombu.exceptions import OperationalError
 from kombu.messaging import Producer
 
-from ..conf import conf
+from ...conf import conf
 from . import Envelope, Transport, TransportUnavailable
 
 if TYPE_CHECKING:
@@ -183,7 +183,7 @@ class ConsumerStats:
 
 
 class BrokerConsumer:
-    """Runs a :class:`~messagebus_django.consumer.Consumer` on a RabbitMQ queue.
+    """Runs a :class:`~messagebus_django.eventstream.consumer.Consumer` on a RabbitMQ queue.
 
     The queue (durable) is bound to the topic exchange for the given message
     types. Each delivery is acknowledged only after its transaction commits;

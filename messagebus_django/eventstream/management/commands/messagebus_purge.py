@@ -12,8 +12,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from messagebus_django.conf import conf
-from messagebus_django.management import one_line
-from messagebus_django.models import PENDING, InboxMessage, StoredMessage
+from messagebus_django.eventstream.management import one_line
+from messagebus_django.eventstream.models import InboxMessage
+from messagebus_django.models import PENDING, StoredMessage
 
 
 class Command(BaseCommand):

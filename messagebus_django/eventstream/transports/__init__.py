@@ -20,7 +20,7 @@ from uuid import UUID
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.module_loading import import_string
 
-from ..conf import conf
+from ...conf import conf
 
 __all__ = [
     "Envelope",

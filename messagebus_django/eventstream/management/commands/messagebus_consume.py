@@ -9,9 +9,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from messagebus_django.bus import build_bus
-from messagebus_django.consumer import Consumer, Outcome
 from messagebus_django.core import AsyncMessageBus, ConfigurationError
-from messagebus_django.signals import stop_on_signals
+from messagebus_django.eventstream.consumer import Consumer, Outcome
+from messagebus_django.shutdown import stop_on_signals
 
 
 class Command(BaseCommand):
@@ -69,7 +69,7 @@ class Command(BaseCommand):
         verbosity: int = 1,
         **options: Any,
     ) -> None:
-        from messagebus_django.transports.kombu import BrokerConsumer
+        from messagebus_django.eventstream.transports.kombu import BrokerConsumer
 
         if database is not None and database not in connections:
             raise CommandError(f"--database: no database {database!r} in DATABASES.")

@@ -1,0 +1,23 @@
+"""The event stream's app config."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class EventstreamConfig(AppConfig):
+    """Sends the published events of each committed command, and registers its checks."""
+
+    name = "messagebus_django.eventstream"
+    label = "messagebus_eventstream"
+    verbose_name = "Event stream"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from .. import signals
+        from .relay import relay_committed_events
+
+        # A dispatch_uid: ready() may run twice (tests do) without sending twice.
+        signals.messages_committed.connect(
+            relay_committed_events, dispatch_uid="messagebus_django.eventstream.relay"
+        )
