@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from bookstore_project.database import database_from_url, sqlite_database
 from bookstore_project.secret_key import load_or_create_secret_key
@@ -106,7 +107,12 @@ MESSAGEBUS_UNIT_OF_WORK = "books.unit_of_work.BooksUnitOfWork"
 MESSAGEBUS_DEPENDENCIES = {"notifier": "books.notifications.EmailNotifier"}
 # The event stream's broker, e.g. amqp://guest:guest@127.0.0.1:5672// ; without
 # one, published events wait in the outbox (see the admin's "Outbox messages").
-MESSAGEBUS_BROKER_URL = os.environ.get("BROKER_URL") or None
+MESSAGEBUS_TRANSPORTS: dict[str, dict[str, Any]] = {}
+if os.environ.get("BROKER_URL"):
+    MESSAGEBUS_TRANSPORTS["default"] = {
+        "BACKEND": "messagebus_django.eventstream.transports.kombu.KombuTransport",
+        "OPTIONS": {"url": os.environ["BROKER_URL"]},
+    }
 
 # The token Prometheus sends to /metrics (bookstore_project.metrics).
 BOOKSTORE_METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None

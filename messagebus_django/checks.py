@@ -10,7 +10,7 @@
 ``messagebus_django.E007``   ``ATOMIC_REQUESTS`` is on for the bus's database
 ``messagebus_django.E008``   a on/off setting (``MESSAGEBUS_AUTODISCOVER``, ``_STORE_MESSAGES``,
                              ``_RELAY_ON_COMMIT``, ``_METRICS``) is not a bool
-``messagebus_django.E009``   the event stream's transport cannot be imported (kombu missing?)
+``messagebus_django.E009``   (the event stream's: see :mod:`messagebus_django.eventstream.checks`)
 ``messagebus_django.E010``   ``MESSAGEBUS_RELAY_MAX_ATTEMPTS`` / ``_RELAY_BACKOFF`` out of range
 ``messagebus_django.E011``   a broker timeout, ``MESSAGEBUS_RELAY_LEASE`` or
                              ``_CONSUMER_MAX_REDELIVERIES`` out of range
@@ -194,19 +194,6 @@ def _check_fault_bounds() -> list[CheckMessage]:
 
 def _check_event_stream() -> list[CheckMessage]:
     errors: list[CheckMessage] = []
-    transport = conf.TRANSPORT
-    if transport:
-        try:
-            import_string(transport)
-        except ImportError as exc:
-            errors.append(
-                Error(
-                    f"The event stream's transport {transport!r} cannot be imported: {exc}",
-                    hint="For RabbitMQ install the kombu extra: "
-                    "pip install 'messagebus-django[kombu]'; or fix MESSAGEBUS_TRANSPORT.",
-                    id=f"{PREFIX}.E009",
-                )
-            )
     attempts: object = conf.raw("RELAY_MAX_ATTEMPTS")
     if not (
         isinstance(attempts, int) and not isinstance(attempts, bool) and attempts >= 1

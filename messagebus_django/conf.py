@@ -24,14 +24,14 @@ system checks in :mod:`messagebus_django.checks`.
     Record every handled message in the message store (``StoredMessage``),
     in the command's transaction; published events form the outbox.
     Default: ``True``.
-``MESSAGEBUS_BROKER_URL``
-    The broker of the event stream, e.g. ``amqp://guest:guest@127.0.0.1:5672//``.
-    Default: ``None`` (no broker: published events wait in the outbox).
-``MESSAGEBUS_TRANSPORT``
-    Dotted path of the relay's transport factory. Default: the kombu transport
-    when ``MESSAGEBUS_BROKER_URL`` is set, else ``None``.
-``MESSAGEBUS_EXCHANGE``
-    The topic exchange events are published to. Default: ``"messagebus"``.
+``MESSAGEBUS_TRANSPORTS``
+    The event stream's transports by name, like ``CACHES``: ``{"default":
+    {"BACKEND": "messagebus_django.eventstream.transports.kombu.KombuTransport",
+    "OPTIONS": {"url": ..., "exchange": ...}}}``. The relay sends through
+    ``"default"``. Default: none (published events wait in the outbox).
+``MESSAGEBUS_BROKER_URL``, ``MESSAGEBUS_TRANSPORT``, ``MESSAGEBUS_EXCHANGE``
+    Deprecated (``messagebus_django.W005``): read only while
+    ``MESSAGEBUS_TRANSPORTS`` is unset, as its ``"default"`` entry.
 ``MESSAGEBUS_RELAY_ON_COMMIT``
     Send a command's published events right after it commits (what fails
     stays in the outbox for ``messagebus_relay``). Default: ``True``.
@@ -86,6 +86,8 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE": "default",
     "DEPENDENCIES": {},
     "STORE_MESSAGES": True,
+    # None: derived from the deprecated flat settings below.
+    "TRANSPORTS": None,
     "BROKER_URL": None,
     # The kombu transport when MESSAGEBUS_BROKER_URL is set, else none.
     "TRANSPORT": _DERIVED,
@@ -156,6 +158,23 @@ class Settings:
     @property
     def STORE_MESSAGES(self) -> bool:
         return cast(bool, self.raw("STORE_MESSAGES"))
+
+    @property
+    def TRANSPORTS(self) -> Mapping[str, Any]:
+        value = self.raw("TRANSPORTS")
+        if value is None:
+            return self.legacy_transports()
+        return cast(Mapping[str, Any], value)
+
+    def legacy_transports(self) -> dict[str, Any]:
+        """``MESSAGEBUS_TRANSPORTS`` as the deprecated flat settings describe it."""
+        path = self.TRANSPORT
+        if not path:
+            return {}
+        options: dict[str, Any] = {}
+        if path == KOMBU_TRANSPORT:
+            options = {"url": self.BROKER_URL, "exchange": self.EXCHANGE}
+        return {"default": {"BACKEND": path, "OPTIONS": options}}
 
     @property
     def BROKER_URL(self) -> str | None:

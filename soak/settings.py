@@ -6,7 +6,16 @@ import os
 
 from bookstore_project.settings import *  # noqa: F403
 
-MESSAGEBUS_EXCHANGE = os.environ["SOAK_EXCHANGE"]
+MESSAGEBUS_TRANSPORTS = {
+    name: {
+        **entry,
+        "OPTIONS": {
+            **entry.get("OPTIONS", {}),
+            "exchange": os.environ["SOAK_EXCHANGE"],
+        },
+    }
+    for name, entry in MESSAGEBUS_TRANSPORTS.items()  # noqa: F405
+}
 # One notification per registered book: not worth thousands of printed e-mails.
 EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
 

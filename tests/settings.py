@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from bookstore_project.database import database_from_url, sqlite_database
 
@@ -72,8 +73,20 @@ MESSAGEBUS_DEPENDENCIES = {"notifier": "books.notifications.EmailNotifier"}
 
 # The event stream: the real broker when BROKER_URL is set (.ci/run sets it),
 # the in-memory transport otherwise.
+MESSAGEBUS_TRANSPORTS: dict[str, dict[str, Any]]
 if os.environ.get("BROKER_URL"):
-    MESSAGEBUS_BROKER_URL = os.environ["BROKER_URL"]
-    MESSAGEBUS_EXCHANGE = f"messagebus-tests-{os.getpid()}"
+    MESSAGEBUS_TRANSPORTS = {
+        "default": {
+            "BACKEND": "messagebus_django.eventstream.transports.kombu.KombuTransport",
+            "OPTIONS": {
+                "url": os.environ["BROKER_URL"],
+                "exchange": f"messagebus-tests-{os.getpid()}",
+            },
+        }
+    }
 else:
-    MESSAGEBUS_TRANSPORT = "messagebus_django.eventstream.transports.InMemoryTransport"
+    MESSAGEBUS_TRANSPORTS = {
+        "default": {
+            "BACKEND": "messagebus_django.eventstream.transports.InMemoryTransport"
+        }
+    }

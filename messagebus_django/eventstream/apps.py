@@ -15,6 +15,7 @@ class EventstreamConfig(AppConfig):
 
     def ready(self) -> None:
         from .. import signals
+        from . import checks  # noqa: F401 - registers the transports' checks
         from .relay import relay_committed_events
 
         # A dispatch_uid: ready() may run twice (tests do) without sending twice.

@@ -80,7 +80,7 @@ class OutboxRelay:
         found = transport if transport is not None else get_transport()
         if found is None:
             raise ValueError(
-                "No transport: set MESSAGEBUS_BROKER_URL or MESSAGEBUS_TRANSPORT"
+                'No transport: set MESSAGEBUS_TRANSPORTS["default"] (docs/settings.md)'
             )
         self.transport = found
         self.using = using or conf.DATABASE

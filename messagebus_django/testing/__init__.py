@@ -498,7 +498,7 @@ class EventCapture:
 def capture_events() -> Iterator[EventCapture]:
     """Send the event stream to an in-memory transport inside the block.
 
-    Overrides ``MESSAGEBUS_TRANSPORT`` with
+    Overrides ``MESSAGEBUS_TRANSPORTS["default"]`` with
     :class:`~messagebus_django.eventstream.transports.InMemoryTransport` and gives the
     :class:`EventCapture` of that transport, the one the relay uses.
     """
@@ -511,7 +511,7 @@ def capture_events() -> Iterator[EventCapture]:
     )
 
     path = f"{InMemoryTransport.__module__}.{InMemoryTransport.__qualname__}"
-    with override_settings(MESSAGEBUS_TRANSPORT=path):
+    with override_settings(MESSAGEBUS_TRANSPORTS={"default": {"BACKEND": path}}):
         reset_transport()
         try:
             yield EventCapture(cast(InMemoryTransport, get_transport()))

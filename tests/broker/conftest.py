@@ -12,10 +12,10 @@ import pytest
 from kombu.connection import Connection
 from kombu.entity import Queue, binding
 
-from messagebus_django.conf import conf
 from messagebus_django.eventstream.transports import reset_transport
 from messagebus_django.eventstream.transports.kombu import (
     dead_letter_exchange,
+    default_broker,
     topic_exchange,
 )
 from tests.broker.helpers import BROKER_URL, MakeQueue
@@ -29,8 +29,8 @@ def _delete_the_test_exchanges() -> Iterator[None]:
     with Connection(BROKER_URL) as broker:
         channel = broker.default_channel
         for exchange in (
-            topic_exchange(conf.EXCHANGE),
-            dead_letter_exchange(conf.EXCHANGE),
+            topic_exchange(default_broker()[1]),
+            dead_letter_exchange(default_broker()[1]),
         ):
             exchange.bind(channel).delete()
 
@@ -56,7 +56,7 @@ def make_queue(broker: Connection) -> Iterator[MakeQueue]:
     def make(*types: str) -> str:
         name = f"tests.{uuid4()}"
         names.append(name)
-        exchange = topic_exchange(conf.EXCHANGE)
+        exchange = topic_exchange(default_broker()[1])
         queue = Queue(
             name,
             bindings=[binding(exchange, routing_key=t) for t in types],

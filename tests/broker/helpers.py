@@ -16,8 +16,10 @@ from kombu.message import Message as KombuMessage
 from kombu.messaging import Producer
 
 from books.domain.isbn import complete_isbn13
-from messagebus_django.conf import conf
-from messagebus_django.eventstream.transports.kombu import topic_exchange
+from messagebus_django.eventstream.transports.kombu import (
+    default_broker,
+    topic_exchange,
+)
 
 BROKER_URL = os.environ.get("BROKER_URL", "")
 
@@ -47,7 +49,9 @@ def publish_raw(
     broker: Connection, body: bytes, *, routing_key: str, **properties: Any
 ) -> None:
     """Publish ``body`` as is to the project's exchange (as a foreign producer would)."""
-    producer = Producer(broker.default_channel, exchange=topic_exchange(conf.EXCHANGE))
+    producer = Producer(
+        broker.default_channel, exchange=topic_exchange(default_broker()[1])
+    )
     producer.publish(
         body,
         routing_key=routing_key,

@@ -24,9 +24,12 @@ from messagebus_django.eventstream.relay import OutboxRelay
 from messagebus_django.eventstream.transports import Envelope, reset_transport
 from messagebus_django.eventstream.transports.kombu import (
     KombuTransport,
+    default_broker,
     topic_exchange,
 )
 from tests.broker.helpers import MakeQueue, drain, isbn13, requires_broker
+
+KOMBU = f"{KombuTransport.__module__}.{KombuTransport.__qualname__}"
 
 pytestmark = [requires_broker, pytest.mark.django_db(transaction=True)]
 
@@ -91,7 +94,11 @@ def test_broker_down_at_commit_the_command_succeeds_and_the_relay_delivers_later
     broker: Connection, make_queue: MakeQueue
 ) -> None:
     queue = make_queue("book_registered_v1")
-    with override_settings(MESSAGEBUS_BROKER_URL=CLOSED_PORT_URL):
+    exchange = default_broker()[1]
+    closed = {"url": CLOSED_PORT_URL, "exchange": exchange}
+    with override_settings(
+        MESSAGEBUS_TRANSPORTS={"default": {"BACKEND": KOMBU, "OPTIONS": closed}}
+    ):
         reset_transport()
         assert dispatch(register()) == Ok(...)
         pending = OutboxMessage.objects.get()

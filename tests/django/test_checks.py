@@ -16,6 +16,9 @@ from messagebus_django.checks import (
     check_database,
     check_settings,
 )
+from messagebus_django.eventstream.checks import check_transports
+
+KOMBU = "messagebus_django.eventstream.transports.kombu.KombuTransport"
 
 
 def ids(messages: list[Any]) -> list[str]:
@@ -98,18 +101,75 @@ def test_e008_flags_must_be_bools(name: str) -> None:
         assert settings_ids() == ["messagebus_django.E008"]
 
 
+def transport_ids() -> list[str]:
+    return ids(check_transports(app_configs=None))
+
+
 @pytest.mark.parametrize(
-    "overrides",
+    "backend",
     [
-        {
-            "MESSAGEBUS_TRANSPORT": "messagebus_django.eventstream.transports.NoSuchTransport"
-        },
-        {"MESSAGEBUS_TRANSPORT": "no_such_broker_library.Transport"},
+        "messagebus_django.eventstream.transports.NoSuchTransport",
+        "no_such_broker_library.Transport",
+        "messagebus_django.eventstream.transports.Envelope",
     ],
 )
-def test_e009_transport_cannot_be_imported(overrides: dict[str, str]) -> None:
-    with override_settings(**overrides):
-        assert settings_ids() == ["messagebus_django.E009"]
+def test_e009_transport_cannot_be_imported(backend: str) -> None:
+    with override_settings(MESSAGEBUS_TRANSPORTS={"default": {"BACKEND": backend}}):
+        assert transport_ids() == ["messagebus_django.E009"]
+        assert settings_ids() == []
+
+
+@pytest.mark.parametrize(
+    "transports",
+    [
+        ["default"],
+        {"default": "messagebus_django.eventstream.transports.InMemoryTransport"},
+        {"default": {"OPTIONS": {}}},
+        {"default": {"BACKEND": KOMBU, "OPTIONS": "amqp://"}},
+    ],
+)
+def test_e012_transports_not_a_dict_of_entries(transports: Any) -> None:
+    with override_settings(MESSAGEBUS_TRANSPORTS=transports):
+        assert transport_ids() == ["messagebus_django.E012"]
+
+
+@pytest.mark.parametrize(
+    ("options", "count"),
+    [
+        ({}, 1),
+        ({"url": "amqp://localhost//", "urls": "x"}, 1),
+        ({"url": "amqp://localhost//", "publish_timeout": 0}, 1),
+        ({"connect_timeout": "5"}, 2),
+    ],
+)
+def test_e013_the_kombu_backend_checks_its_options(
+    options: dict[str, Any], count: int
+) -> None:
+    with override_settings(
+        MESSAGEBUS_TRANSPORTS={"default": {"BACKEND": KOMBU, "OPTIONS": options}}
+    ):
+        assert transport_ids() == ["messagebus_django.E013"] * count
+
+
+def test_w005_the_flat_settings_are_deprecated_with_the_new_form_in_the_hint(
+    settings: Any,
+) -> None:
+    del settings.MESSAGEBUS_TRANSPORTS
+    settings.MESSAGEBUS_BROKER_URL = "amqp://localhost//"
+    [warning] = check_transports(app_configs=None)
+    assert warning.id == "messagebus_django.W005"
+    assert "MESSAGEBUS_BROKER_URL is deprecated" in warning.msg
+    written: dict[str, Any] = {}
+    exec(str(warning.hint).removeprefix("Replace them with "), {}, written)
+    assert written["MESSAGEBUS_TRANSPORTS"] == {
+        "default": {
+            "BACKEND": KOMBU,
+            "OPTIONS": {"url": "amqp://localhost//", "exchange": "messagebus"},
+        }
+    }
+    # Not once the new setting is there.
+    settings.MESSAGEBUS_TRANSPORTS = written["MESSAGEBUS_TRANSPORTS"]
+    assert transport_ids() == []
 
 
 def test_e009_the_kombu_transport_without_kombu(
@@ -124,10 +184,11 @@ def test_e009_the_kombu_transport_without_kombu(
         sys.modules, "messagebus_django.eventstream.transports.kombu", raising=False
     )
     with override_settings(
-        MESSAGEBUS_BROKER_URL="amqp://localhost//", MESSAGEBUS_TRANSPORT=None
+        MESSAGEBUS_TRANSPORTS={
+            "default": {"BACKEND": KOMBU, "OPTIONS": {"url": "amqp://localhost//"}}
+        }
     ):
-        del settings_module().MESSAGEBUS_TRANSPORT
-        assert settings_ids() == ["messagebus_django.E009"]
+        assert transport_ids() == ["messagebus_django.E009"]
 
 
 def settings_module() -> Any:

@@ -15,9 +15,11 @@ from messagebus_django.eventstream.transports import (
 @pytest.fixture
 def memory_transport(settings: Any) -> Iterator[InMemoryTransport]:
     """The project's transport, in memory and empty."""
-    settings.MESSAGEBUS_TRANSPORT = (
-        "messagebus_django.eventstream.transports.InMemoryTransport"
-    )
+    settings.MESSAGEBUS_TRANSPORTS = {
+        "default": {
+            "BACKEND": "messagebus_django.eventstream.transports.InMemoryTransport"
+        }
+    }
     reset_transport()
     transport = get_transport()
     assert isinstance(transport, InMemoryTransport)

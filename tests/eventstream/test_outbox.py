@@ -209,9 +209,9 @@ def test_backoff_doubles_up_to_the_longest() -> None:
 
 
 def test_relay_needs_a_transport() -> None:
-    with override_settings(MESSAGEBUS_TRANSPORT=None, MESSAGEBUS_BROKER_URL=None):
+    with override_settings(MESSAGEBUS_TRANSPORTS={}):
         reset_transport()
-        with pytest.raises(ValueError, match="MESSAGEBUS_BROKER_URL"):
+        with pytest.raises(ValueError, match="MESSAGEBUS_TRANSPORTS"):
             OutboxRelay()
 
 
@@ -225,13 +225,13 @@ def test_relay_after_commit_never_raises(
     with override_settings(MESSAGEBUS_RELAY_ON_COMMIT=False):
         dispatch(register())
     ids = list(OutboxMessage.objects.values_list("id", flat=True))
-    from messagebus_django.eventstream import transports
+    from messagebus_django.eventstream.transports import transports
 
-    transports._transport = Broken()
+    transports["default"] = Broken()
     try:
         relay_after_commit(ids, "default")
     finally:
-        transports.reset_transport()
+        reset_transport()
     # A refusal is recorded on the row; the caller's request never sees it.
     assert OutboxMessage.objects.get().attempts == 1
 

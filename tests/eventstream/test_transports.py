@@ -15,9 +15,12 @@ from messagebus_django import Ok, dispatch, uuid7
 from messagebus_django.eventstream.models import OutboxMessage
 from messagebus_django.eventstream.transports import (
     Envelope,
+    InMemoryTransport,
+    TransportDoesNotExist,
     TransportUnavailable,
     get_transport,
     reset_transport,
+    transports,
 )
 from messagebus_django.eventstream.transports import kombu as kombu_transport
 from messagebus_django.eventstream.transports.kombu import (
@@ -77,23 +80,50 @@ def test_within_retry_after_it_does_not_even_try(
 
 
 def test_the_kombu_transport_and_consumer_need_a_url() -> None:
-    with override_settings(MESSAGEBUS_BROKER_URL=None):
-        with pytest.raises(
-            ValueError, match="KombuTransport needs MESSAGEBUS_BROKER_URL"
-        ):
+    with override_settings(MESSAGEBUS_TRANSPORTS={}):
+        with pytest.raises(ValueError, match=r"KombuTransport needs OPTIONS\["):
             KombuTransport()
-        with pytest.raises(
-            ValueError, match="BrokerConsumer needs MESSAGEBUS_BROKER_URL"
-        ):
+        with pytest.raises(ValueError, match="BrokerConsumer needs the broker's URL"):
             BrokerConsumer(None, types=[])  # type: ignore[arg-type]
 
 
-def test_a_broker_url_alone_chooses_the_kombu_transport(
+def test_the_transports_are_made_from_their_backend_and_options(
     settings: Any,
 ) -> None:
+    settings.MESSAGEBUS_TRANSPORTS = {
+        "default": {
+            "BACKEND": "messagebus_django.eventstream.transports.kombu.KombuTransport",
+            "OPTIONS": {"url": CLOSED_PORT_URL, "exchange": "bookstore"},
+        },
+        "memory": {
+            "BACKEND": "messagebus_django.eventstream.transports.InMemoryTransport"
+        },
+    }
+    reset_transport()
+    try:
+        transport = get_transport()
+        assert isinstance(transport, KombuTransport)
+        assert (transport.url, transport.exchange.name) == (
+            CLOSED_PORT_URL,
+            "bookstore",
+        )
+        assert get_transport() is transport  # one per process
+        assert isinstance(get_transport("memory"), InMemoryTransport)
+        assert get_transport("nowhere") is None
+        with pytest.raises(TransportDoesNotExist, match="nowhere"):
+            transports["nowhere"]
+        assert sorted(transports) == ["default", "memory"]
+        assert len(transports.all(initialized_only=True)) == 2
+    finally:
+        reset_transport()
+
+
+def test_the_deprecated_broker_url_alone_still_chooses_the_kombu_transport(
+    settings: Any,
+) -> None:
+    del settings.MESSAGEBUS_TRANSPORTS
     settings.MESSAGEBUS_BROKER_URL = CLOSED_PORT_URL
     settings.MESSAGEBUS_EXCHANGE = "bookstore"
-    del settings.MESSAGEBUS_TRANSPORT
     reset_transport()
     try:
         transport = get_transport()
@@ -113,10 +143,12 @@ def test_broker_down_at_commit_the_command_succeeds_and_the_event_waits(
     django_capture_on_commit_callbacks: Callable[..., Any],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    settings.MESSAGEBUS_BROKER_URL = CLOSED_PORT_URL
-    settings.MESSAGEBUS_TRANSPORT = (
-        "messagebus_django.eventstream.transports.kombu.KombuTransport"
-    )
+    settings.MESSAGEBUS_TRANSPORTS = {
+        "default": {
+            "BACKEND": "messagebus_django.eventstream.transports.kombu.KombuTransport",
+            "OPTIONS": {"url": CLOSED_PORT_URL},
+        }
+    }
     reset_transport()
     try:
         with django_capture_on_commit_callbacks(execute=True):

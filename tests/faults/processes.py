@@ -57,12 +57,12 @@ class ManagedProcess:
         env: Mapping[str, str],
         messagebus: Mapping[str, Any] | None = None,
     ) -> None:
-        from django.conf import settings
+        from messagebus_django.eventstream.transports.kombu import default_broker
 
         environment = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.faults.settings",
-            "FAULTS_EXCHANGE": settings.MESSAGEBUS_EXCHANGE,
+            "FAULTS_EXCHANGE": default_broker()[1],
             "FAULTS_MESSAGEBUS": json.dumps(dict(messagebus or {})),
             "PYTHONUNBUFFERED": "1",
             **env,

@@ -11,7 +11,7 @@ import json
 import os
 
 from tests.settings import *  # noqa: F403
-from tests.settings import DATABASES
+from tests.settings import DATABASES, MESSAGEBUS_TRANSPORTS
 
 if os.environ.get("FAULTS_SQLITE"):
     DATABASES["default"]["NAME"] = os.environ["FAULTS_SQLITE"]
@@ -21,7 +21,16 @@ if os.environ.get("FAULTS_APPLICATION_NAME") and "postgresql" in str(
     DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = os.environ[
         "FAULTS_APPLICATION_NAME"
     ]
-MESSAGEBUS_EXCHANGE = os.environ["FAULTS_EXCHANGE"]
+MESSAGEBUS_TRANSPORTS = {
+    name: {
+        **entry,
+        "OPTIONS": {
+            **entry.get("OPTIONS", {}),
+            "exchange": os.environ["FAULTS_EXCHANGE"],
+        },
+    }
+    for name, entry in MESSAGEBUS_TRANSPORTS.items()
+}
 for _name, _value in json.loads(os.environ.get("FAULTS_MESSAGEBUS", "{}")).items():
     globals()[f"MESSAGEBUS_{_name}"] = _value
 

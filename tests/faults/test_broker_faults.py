@@ -27,7 +27,10 @@ from messagebus_django import Ok, dispatch
 from messagebus_django.eventstream.models import OutboxMessage
 from messagebus_django.eventstream.relay import OutboxRelay
 from messagebus_django.eventstream.transports import reset_transport
-from messagebus_django.eventstream.transports.kombu import KombuTransport
+from messagebus_django.eventstream.transports.kombu import (
+    KombuTransport,
+    default_broker,
+)
 from tests.broker.helpers import MakeQueue, drain, isbn13, requires_broker
 from tests.faults.conftest import proxied_broker_url
 from tests.faults.processes import (
@@ -75,7 +78,15 @@ def test_dispatch_returns_while_the_broker_is_silent_and_the_event_waits(
     broker: Connection, make_queue: MakeQueue, broker_proxy: TcpProxy, settings: Any
 ) -> None:
     queue = make_queue(TYPE)
-    settings.MESSAGEBUS_BROKER_URL = proxied_broker_url(broker_proxy)
+    settings.MESSAGEBUS_TRANSPORTS = {
+        "default": {
+            "BACKEND": "messagebus_django.eventstream.transports.kombu.KombuTransport",
+            "OPTIONS": {
+                "url": proxied_broker_url(broker_proxy),
+                "exchange": default_broker()[1],
+            },
+        }
+    }
     settings.MESSAGEBUS_RELAY_ON_COMMIT_TIMEOUT = 0.5
     reset_transport()
     try:

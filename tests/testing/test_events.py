@@ -114,7 +114,7 @@ def test_a_broker_that_is_down_can_be_played(messagebus_events: EventCapture) ->
 def test_the_transport_is_restored_after_the_block(
     settings: Any,
 ) -> None:
-    settings.MESSAGEBUS_TRANSPORT = None
+    settings.MESSAGEBUS_TRANSPORTS = {}
     with capture_events() as events:
         assert get_transport() is events.transport
     assert get_transport() is None

@@ -1,5 +1,10 @@
 """Transports: how the relay sends outbox messages to a broker.
 
+Configured the way Django configures caches: ``MESSAGEBUS_TRANSPORTS`` is a
+dict of named entries, each with a ``BACKEND`` (the dotted path of a
+:class:`Transport` class) and its ``OPTIONS`` (keyword arguments of the
+class); :data:`transports` makes each on first use.
+
 A transport's :meth:`~Transport.send` raises :class:`TransportUnavailable` when
 the broker cannot be reached or did not answer within the timeout (the message
 is retried later and this does not count as an attempt), and any other
@@ -12,12 +17,17 @@ from __future__ import annotations
 import abc
 import json
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from django.core.checks import CheckMessage
 from django.core.serializers.json import DjangoJSONEncoder
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.connection import BaseConnectionHandler
 from django.utils.module_loading import import_string
 
 from ...conf import conf
@@ -26,10 +36,16 @@ __all__ = [
     "Envelope",
     "InMemoryTransport",
     "Transport",
+    "TransportDoesNotExist",
+    "TransportHandler",
     "TransportUnavailable",
     "get_transport",
     "reset_transport",
+    "transports",
 ]
+
+DEFAULT_TRANSPORT = "default"
+"""The name of the transport the relay sends through unless told otherwise."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +89,15 @@ class Transport(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional
         """Release connections."""
 
+    @classmethod
+    def check(cls, alias: str, options: Mapping[str, Any]) -> list[CheckMessage]:
+        """System-check messages about the ``OPTIONS`` of the entry ``alias``.
+
+        Called by ``manage.py check`` for each entry of ``MESSAGEBUS_TRANSPORTS``
+        whose ``BACKEND`` is this class, without making the transport.
+        """
+        return []
+
 
 class InMemoryTransport(Transport):
     """Keeps what it is sent: for tests and for projects without a broker.
@@ -94,34 +119,104 @@ class InMemoryTransport(Transport):
         self.sent.append(envelope)
 
 
-_lock = threading.Lock()
-_transport: Transport | None = None
-_transport_key: object = None
+class TransportDoesNotExist(KeyError):
+    """No entry of that name in ``MESSAGEBUS_TRANSPORTS``."""
 
 
-def get_transport() -> Transport | None:
-    """The transport of ``MESSAGEBUS_TRANSPORT`` (one per process), or ``None``."""
-    global _transport, _transport_key
-    key = (conf.TRANSPORT, conf.BROKER_URL, conf.EXCHANGE)
-    with _lock:
-        if _transport is not None and _transport_key == key:
-            return _transport
-        if _transport is not None:
-            _transport.close()
-        _transport = None
-        path = conf.TRANSPORT
-        if path:
-            factory = import_string(path)
-            _transport = factory()
-        _transport_key = key
-        return _transport
+if TYPE_CHECKING:
+    _Handler = BaseConnectionHandler[Transport]
+else:  # not subscriptable at run time
+    _Handler = BaseConnectionHandler
+
+
+class TransportHandler(_Handler):
+    """The transports of ``MESSAGEBUS_TRANSPORTS``, each made on first use.
+
+    Like Django's ``caches``: ``transports["default"]`` imports the entry's
+    ``BACKEND`` and calls it with its ``OPTIONS`` as keyword arguments. Unlike
+    a cache, one transport serves the whole process (its connection is
+    shared by the threads, under the transport's own lock), so they are not
+    kept per thread.
+    """
+
+    settings_name = "MESSAGEBUS_TRANSPORTS"
+    exception_class = TransportDoesNotExist
+
+    def __init__(self, settings: Any | None = None) -> None:
+        super().__init__(settings)
+        self._lock = threading.Lock()
+        self._made: dict[str, Transport] = {}
+
+    def configure_settings(self, settings: dict[str, Any] | None) -> dict[str, Any]:
+        return dict(conf.TRANSPORTS if settings is None else settings)
+
+    def create_connection(self, alias: str) -> Transport:
+        entry = self.settings[alias]
+        backend = import_string(entry["BACKEND"])
+        transport: Transport = backend(**entry.get("OPTIONS", {}))
+        return transport
+
+    def __getitem__(self, alias: str) -> Transport:
+        with self._lock:
+            transport = self._made.get(alias)
+            if transport is None:
+                if alias not in self.settings:
+                    raise self.exception_class(
+                        f"No transport {alias!r} in MESSAGEBUS_TRANSPORTS."
+                    )
+                transport = self._made[alias] = self.create_connection(alias)
+            return transport
+
+    def __setitem__(self, alias: str, transport: Transport) -> None:
+        with self._lock:
+            self._made[alias] = transport
+
+    def all(self, initialized_only: bool = False) -> list[Transport]:
+        if initialized_only:
+            return list(self._made.values())
+        return [self[alias] for alias in self]
+
+    def reset(self) -> None:
+        """Close every transport made and read the settings again on next use."""
+        with self._lock:
+            made, self._made = self._made, {}
+            self.__dict__.pop("settings", None)
+            self._settings = None
+        for transport in made.values():
+            transport.close()
+
+
+transports = TransportHandler()
+"""The project's transports by name: ``transports["default"]``."""
+
+
+def get_transport(alias: str = DEFAULT_TRANSPORT) -> Transport | None:
+    """The transport ``alias`` of ``MESSAGEBUS_TRANSPORTS``, or ``None`` if there is none."""
+    if alias not in transports.settings:
+        return None
+    return transports[alias]
 
 
 def reset_transport() -> None:
-    """Close and forget the transport; the next :func:`get_transport` makes a new one."""
-    global _transport, _transport_key
-    with _lock:
-        if _transport is not None:
-            _transport.close()
-        _transport = None
-        _transport_key = None
+    """Close and forget the transports; the next :func:`get_transport` makes new ones."""
+    transports.reset()
+
+
+@receiver(setting_changed)
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    # Only what the transports are made from: other settings leave them be.
+    if setting in _TRANSPORT_SETTINGS:
+        transports.reset()
+
+
+_TRANSPORT_SETTINGS = frozenset(
+    f"MESSAGEBUS_{name}"
+    for name in (
+        "TRANSPORTS",
+        "TRANSPORT",
+        "BROKER_URL",
+        "EXCHANGE",
+        "BROKER_CONNECT_TIMEOUT",
+        "PUBLISH_TIMEOUT",
+    )
+)

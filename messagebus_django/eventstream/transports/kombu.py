@@ -11,10 +11,11 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from django.core.checks import CheckMessage, Error
 from django.db import InterfaceError, close_old_connections
 from django.db import OperationalError as DatabaseOperationalError
 from kombu.connection import Connection
@@ -30,12 +31,33 @@ if TYPE_CHECKING:
 
     from ..consumer import Consumer, Outcome
 
-__all__ = ["BrokerConsumer", "KombuTransport", "dead_letter_exchange", "topic_exchange"]
+__all__ = [
+    "BrokerConsumer",
+    "KombuTransport",
+    "dead_letter_exchange",
+    "default_broker",
+    "topic_exchange",
+]
 
 logger = logging.getLogger(__name__)
 
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (OperationalError, OSError)
 DATABASE_ERRORS = (DatabaseOperationalError, InterfaceError)
+
+
+def default_options() -> Mapping[str, Any]:
+    """The ``OPTIONS`` of the ``"default"`` transport: the consumer reads that broker."""
+    entry = conf.TRANSPORTS.get("default") or {}
+    return cast(Mapping[str, Any], entry.get("OPTIONS") or {})
+
+
+def default_broker() -> tuple[str | None, str]:
+    """The URL and exchange name of the ``"default"`` transport's broker."""
+    options = default_options()
+    return (
+        options.get("url") or conf.BROKER_URL,
+        options.get("exchange") or conf.EXCHANGE,
+    )
 
 
 def topic_exchange(name: str) -> Exchange:
@@ -48,7 +70,12 @@ def dead_letter_exchange(name: str) -> Exchange:
 
 
 class KombuTransport(Transport):
-    """Publishes to ``MESSAGEBUS_EXCHANGE`` on ``MESSAGEBUS_BROKER_URL``.
+    """Publishes to the topic exchange ``exchange`` on the broker at ``url``.
+
+    Its ``OPTIONS`` in ``MESSAGEBUS_TRANSPORTS``: ``url`` (required),
+    ``exchange`` (default ``"messagebus"``), ``connect_timeout`` and
+    ``publish_timeout`` (seconds; default ``MESSAGEBUS_BROKER_CONNECT_TIMEOUT``
+    and ``MESSAGEBUS_PUBLISH_TIMEOUT``).
 
     Every wait on the broker is bounded: a :meth:`send` as a whole (waiting
     for the connection another thread uses, connecting, each socket read and
@@ -69,7 +96,9 @@ class KombuTransport(Transport):
     ) -> None:
         url = url or conf.BROKER_URL
         if not url:
-            raise ValueError("KombuTransport needs MESSAGEBUS_BROKER_URL (or url=...)")
+            raise ValueError(
+                'KombuTransport needs OPTIONS["url"] in MESSAGEBUS_TRANSPORTS (or url=...)'
+            )
         self.url = url
         self.exchange = topic_exchange(exchange or conf.EXCHANGE)
         self.connect_timeout = connect_timeout or conf.BROKER_CONNECT_TIMEOUT
@@ -81,6 +110,50 @@ class KombuTransport(Transport):
         """Seconds to treat the broker as down after a failed connection, so
         requests relaying after commit do not each wait for a timeout."""
         self._down_until = 0.0
+
+    @classmethod
+    def check(cls, alias: str, options: Mapping[str, Any]) -> list[CheckMessage]:
+        """The broker's ``url`` is required; the timeouts are seconds above 0."""
+        messages: list[CheckMessage] = []
+        unknown = set(options) - {
+            "url",
+            "exchange",
+            "connect_timeout",
+            "publish_timeout",
+        }
+        if unknown:
+            messages.append(
+                Error(
+                    f"MESSAGEBUS_TRANSPORTS[{alias!r}]: unknown OPTIONS "
+                    f"{sorted(unknown)} of the kombu transport.",
+                    hint="It takes url, exchange, connect_timeout and publish_timeout.",
+                    id="messagebus_django.E013",
+                )
+            )
+        if not (options.get("url") or conf.BROKER_URL):
+            messages.append(
+                Error(
+                    f"MESSAGEBUS_TRANSPORTS[{alias!r}]: the kombu transport needs "
+                    'OPTIONS["url"], the broker\'s URL.',
+                    hint='e.g. "amqp://guest:guest@127.0.0.1:5672//"',
+                    id="messagebus_django.E013",
+                )
+            )
+        for name in ("connect_timeout", "publish_timeout"):
+            value = options.get(name)
+            if value is not None and not (
+                isinstance(value, int | float)
+                and not isinstance(value, bool)
+                and value > 0
+            ):
+                messages.append(
+                    Error(
+                        f"MESSAGEBUS_TRANSPORTS[{alias!r}]: OPTIONS[{name!r}] must be "
+                        f"a number of seconds above 0, got {value!r}.",
+                        id="messagebus_django.E013",
+                    )
+                )
+        return messages
 
     def _ensure_producer(self, timeout: float) -> Producer:
         if self._producer is None:
@@ -205,13 +278,17 @@ class BrokerConsumer:
         exchange: str | None = None,
         prefetch: int = 10,
     ) -> None:
-        url = url or conf.BROKER_URL
+        default_url, default_exchange = default_broker()
+        url = url or default_url
         if not url:
-            raise ValueError("BrokerConsumer needs MESSAGEBUS_BROKER_URL (or url=...)")
+            raise ValueError(
+                "BrokerConsumer needs the broker's URL: "
+                'MESSAGEBUS_TRANSPORTS["default"]["OPTIONS"]["url"] (or url=...)'
+            )
         self.consumer = consumer
         self.url = url
-        self.exchange = topic_exchange(exchange or conf.EXCHANGE)
-        self.dead_exchange = dead_letter_exchange(exchange or conf.EXCHANGE)
+        self.exchange = topic_exchange(exchange or default_exchange)
+        self.dead_exchange = dead_letter_exchange(exchange or default_exchange)
         self.types = list(types)
         self.prefetch = prefetch
         self.stats = ConsumerStats()
