@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
-from .messages import ENVELOPE_FIELDS, Message, message_type_name
+from .messages import Message, message_type_name, payload_of
 
 __all__ = [
     "AbstractMessageSerializer",
@@ -17,7 +19,25 @@ __all__ = [
     "SyncAbstractEventstreamTransport",
     "SyncEventstreamPublisher",
     "SyncSinkholeEventstreamTransport",
+    "wire_envelope",
 ]
+
+
+def wire_envelope(
+    *, message_id: UUID, created_at: datetime, type: str, payload: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The one wire format of a published event, in process and on a broker.
+
+    ``{"id", "created_at", "type": "<name>_v<version>", "payload": {...}}``:
+    the payload is a JSON object of the message's own fields (not its id,
+    timestamp or metadata), never JSON text inside JSON.
+    """
+    return {
+        "id": str(message_id),
+        "created_at": created_at.isoformat(),
+        "type": type,
+        "payload": dict(payload),
+    }
 
 
 class AbstractMessageSerializer(abc.ABC):
@@ -29,19 +49,15 @@ class AbstractMessageSerializer(abc.ABC):
 
 
 class DefaultMessageSerializer(AbstractMessageSerializer):
-    """``{"id", "created_at", "type": "<name>_v<version>", "payload": <JSON>}``.
-
-    ``payload`` is the JSON text of the message's own fields (not its id,
-    timestamp or metadata).
-    """
+    """The :func:`wire_envelope` of the message: what the broker carries too."""
 
     def serialize_message(self, message: Message[Any]) -> Mapping[str, Any]:
-        return {
-            "id": str(message.message_id),
-            "created_at": message.created_at.isoformat(),
-            "type": message_type_name(message),
-            "payload": message.model_dump_json(exclude=set(ENVELOPE_FIELDS)),
-        }
+        return wire_envelope(
+            message_id=message.message_id,
+            created_at=message.created_at,
+            type=message_type_name(message),
+            payload=payload_of(message),
+        )
 
 
 class AsyncAbstractEventstreamTransport(abc.ABC):

@@ -134,11 +134,6 @@ class Consumer:
         if cls is None:
             return Outcome("dead", f"unknown message type {type_name!r}", type_name)
         payload = data["payload"]
-        if isinstance(payload, str):
-            try:
-                payload = json.loads(payload)
-            except ValueError as exc:
-                return Outcome("dead", f"malformed payload JSON: {exc}", type_name)
         if not isinstance(payload, dict):
             return Outcome("dead", "malformed payload: expected an object", type_name)
         try:

@@ -95,7 +95,7 @@ def test_another_consumer_applies_it_too(consumer: Consumer) -> None:
         ),
         (delivery(type="book_exploded_v1"), "unknown message type 'book_exploded_v1'"),
         (delivery(payload={"id": "not-a-uuid"}), "invalid payload: id: "),
-        (delivery(payload="{broken"), "malformed payload JSON"),
+        (delivery(payload="{broken"), "malformed payload: expected an object"),
         (delivery(payload=[1]), "malformed payload: expected an object"),
         (delivery(id="not-a-uuid"), "invalid payload: message_id"),
     ],
@@ -110,9 +110,14 @@ def test_poison_is_dead_with_a_reason(
     assert InboxMessage.objects.count() == 0
 
 
-def test_a_payload_sent_as_json_text_is_accepted(consumer: Consumer) -> None:
+def test_a_payload_sent_as_json_text_is_dead(consumer: Consumer) -> None:
+    # One wire format: the payload is an object, never JSON text inside JSON.
     payload = json.loads(delivery())["payload"]
-    assert consumer.process(delivery(payload=json.dumps(payload))).status == "applied"
+    outcome = consumer.process(delivery(payload=json.dumps(payload)))
+    assert (outcome.status, outcome.reason) == (
+        "dead",
+        "malformed payload: expected an object",
+    )
 
 
 def test_a_handler_that_keeps_failing_is_dead_and_later_messages_still_apply(

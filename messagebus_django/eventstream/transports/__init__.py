@@ -31,6 +31,7 @@ from django.utils.connection import BaseConnectionHandler
 from django.utils.module_loading import import_string
 
 from ...conf import conf
+from ...core.eventstream import wire_envelope
 
 __all__ = [
     "Envelope",
@@ -50,7 +51,7 @@ DEFAULT_TRANSPORT = "default"
 
 @dataclass(frozen=True)
 class Envelope:
-    """A message on the wire: ``{"id", "created_at", "type", "payload"}`` plus headers."""
+    """A stored event on its way out: its :func:`~messagebus_django.core.eventstream.wire_envelope` plus headers."""
 
     id: UUID
     type: str
@@ -61,12 +62,12 @@ class Envelope:
     def body(self) -> bytes:
         """The JSON body sent to the broker."""
         return json.dumps(
-            {
-                "id": str(self.id),
-                "created_at": self.created_at.isoformat(),
-                "type": self.type,
-                "payload": self.payload,
-            },
+            wire_envelope(
+                message_id=self.id,
+                created_at=self.created_at,
+                type=self.type,
+                payload=self.payload,
+            ),
             cls=DjangoJSONEncoder,
         ).encode()
 
