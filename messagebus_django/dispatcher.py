@@ -13,23 +13,22 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.utils.module_loading import import_string
 
-from . import bridge, metrics
+from . import bridge, signals
 from .bus import get_bus
 from .conf import conf
 from .core import (
-    AbstractMetricsStore,
     AsyncMessageBus,
     Err,
     GenericCommand,
     Message,
     SyncMessageBus,
-    message_type_name,
 )
 from .unit_of_work import DjangoUnitOfWork
 
@@ -100,19 +99,25 @@ def dispatch(
     """
     the_bus = bus if bus is not None else get_bus()
     the_uow = uow if uow is not None else unit_of_work_class()()
-    metrics_store = the_uow.metrics_store
-    if type(metrics_store).observe_dispatch is AbstractMetricsStore.observe_dispatch:
-        # Nothing to report to: no timing, no list of handled messages.
+    if not signals.dispatch_finished.receivers:
+        # Nobody to tell: no timing.
         with transaction.atomic(using=the_uow.using, durable=durable):
             return handle_in_transaction(the_bus, command, the_uow, dependencies)
-    with metrics.observe_dispatch(metrics_store, message_type_name(command)) as report:
+    outcome = "failed"
+    started = time.perf_counter()
+    try:
         with transaction.atomic(using=the_uow.using, durable=durable):
             result = handle_in_transaction(the_bus, command, the_uow, dependencies)
-        report(
-            "rolled_back" if the_uow.rollback_requested else "committed",
-            [message_type_name(message) for message in the_uow.handled_messages()],
-        )
+        outcome = "rolled_back" if the_uow.rollback_requested else "committed"
         return result
+    finally:
+        signals.dispatch_finished.send(
+            type(the_uow),
+            uow=the_uow,
+            command=command,
+            outcome=outcome,
+            seconds=time.perf_counter() - started,
+        )
 
 
 def handle_in_transaction(

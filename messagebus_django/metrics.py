@@ -15,21 +15,29 @@ Expose them with ``prometheus_client``'s usual means, or route
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
+from . import signals
 from .conf import conf
+from .core import (
+    GenericCommand,
+    Message,
+    Metadata,
+    TransactionStatus,
+    message_type_name,
+)
 from .core.observability import AbstractMetricsStore, SinkholeMetricsStore
 
 if TYPE_CHECKING:
     from .prometheus import MetricsStore
 
-__all__ = ["enabled", "metrics_view", "observe_dispatch", "observe_relay", "store"]
+__all__ = ["SignallingMetricsStore", "enabled", "metrics_view", "store"]
 
 _SINKHOLE = SinkholeMetricsStore()
 
@@ -53,39 +61,104 @@ def enabled() -> bool:
 
 
 def store() -> AbstractMetricsStore:
-    """The store units of work report to: Prometheus's, or one that keeps nothing."""
+    """The store units of work report to: Prometheus's, or one that keeps nothing.
+
+    Either way wrapped in a :class:`SignallingMetricsStore`, so that the
+    ``message_handled`` signal is told of each handled message.
+    """
     found = _metrics() if conf.METRICS else None
-    return _SINKHOLE if found is None else found
+    return _signalling(_SINKHOLE if found is None else found)
 
 
-@contextmanager
-def observe_dispatch(
-    metrics_store: AbstractMetricsStore, command_type: str
-) -> Iterator[Callable[[str, Iterable[str]], None]]:
-    """Time a dispatch; the caller reports its outcome and the handled types."""
-    outcome: tuple[str, Iterable[str]] = ("failed", ())
-
-    def report(result: str, handled: Iterable[str]) -> None:
-        nonlocal outcome
-        outcome = (result, handled)
-
-    started = time.perf_counter()
-    try:
-        yield report
-    finally:
-        metrics_store.observe_dispatch(
-            command_type, outcome[0], time.perf_counter() - started, outcome[1]
-        )
+@functools.cache
+def _signalling(inner: AbstractMetricsStore) -> SignallingMetricsStore:
+    return SignallingMetricsStore(inner)
 
 
-def observe_relay(
+class SignallingMetricsStore(AbstractMetricsStore):
+    """A metrics store that passes everything on to ``inner``, and tells signals.
+
+    :meth:`observe_message` sends
+    :data:`~messagebus_django.signals.message_handled` (when someone listens):
+    the one place the Django layer learns of each handled message, through the
+    core's own metrics port instead of a patched bus.
+    """
+
+    def __init__(self, inner: AbstractMetricsStore) -> None:
+        self.inner = inner
+
+    def inc_beginned_transaction_count(self) -> None:
+        self.inner.inc_beginned_transaction_count()
+
+    def inc_transaction_failed(self) -> None:
+        self.inner.inc_transaction_failed()
+
+    def inc_transaction_closed_count(self, status: TransactionStatus) -> None:
+        self.inner.inc_transaction_closed_count(status)
+
+    def inc_messages_processed_total(self, msg_metadata: Metadata) -> None:
+        self.inner.inc_messages_processed_total(msg_metadata)
+
+    @contextmanager
+    def command_processing_timer(self, command: GenericCommand[Any]) -> Iterator[None]:
+        with self.inner.command_processing_timer(command):
+            yield
+
+    def observe_message(self, message: Message[Any]) -> None:
+        if signals.message_handled.receivers:
+            signals.message_handled.send(type(message), message=message)
+        self.inner.observe_message(message)
+
+    def observe_dispatch(
+        self, command_type: str, outcome: str, seconds: float, handled: Iterable[str]
+    ) -> None:
+        self.inner.observe_dispatch(command_type, outcome, seconds, handled)
+
+    def observe_relay(
+        self,
+        sent: Iterable[tuple[str, datetime, datetime]],
+        failed: Iterable[str],
+        dead: Iterable[str],
+        backlog: int | None,
+    ) -> None:
+        self.inner.observe_relay(sent, failed, dead, backlog)
+
+
+@receiver(signals.dispatch_finished, dispatch_uid="messagebus_django.metrics.dispatch")
+def _observe_dispatch(
+    sender: object,
+    *,
+    uow: Any,
+    command: Message[Any],
+    outcome: str,
+    seconds: float,
+    **kwargs: Any,
+) -> None:
+    metrics_store: AbstractMetricsStore = uow.metrics_store
+    handled = (
+        []
+        if outcome == "failed"
+        else [message_type_name(m) for m in uow.handled_messages()]
+    )
+    metrics_store.observe_dispatch(
+        message_type_name(command), outcome, seconds, handled
+    )
+
+
+@receiver(signals.relay_finished, dispatch_uid="messagebus_django.metrics.relay")
+def _observe_relay(
+    sender: object,
+    *,
     sent: Iterable[tuple[str, datetime, datetime]],
     failed: Iterable[str],
     dead: Iterable[str],
-    backlog: int | None,
+    backlog: Callable[[], int] | None,
+    **kwargs: Any,
 ) -> None:
-    """Count one relay pass: ``sent`` holds (type, created_at, published_at)."""
-    store().observe_relay(sent, failed, dead, backlog)
+    if enabled():
+        store().observe_relay(
+            sent, failed, dead, None if backlog is None else backlog()
+        )
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:

@@ -21,7 +21,7 @@ from typing import Any
 
 from typing_extensions import TypeVar
 
-from .messages import GenericCommand, Metadata
+from .messages import GenericCommand, Message, Metadata
 from .transaction import TransactionStatus
 
 __all__ = ["AbstractMetricsStore", "SinkholeMetricsStore", "TMetricsStore"]
@@ -64,6 +64,14 @@ class AbstractMetricsStore(abc.ABC):
         ``failed`` (a handler raised); ``handled`` holds the wire names of the
         messages a committed dispatch handled; ``seconds`` includes the
         transaction.
+        """
+
+    def observe_message(self, message: Message[Any]) -> None:  # noqa: B027
+        """The bus is done with ``message`` and its handlers; by default, nothing.
+
+        Called once per handled message, in order, after the message store got
+        it: the Django layer tells its ``message_handled`` signal from here,
+        and the testing kit records what was handled.
         """
 
     def observe_relay(  # noqa: B027

@@ -644,6 +644,7 @@ class AsyncMessageBus(_MessageBus, Generic[TAsyncUow]):
                         await hook(current, transaction, resolve, self)
                         _enqueue(queue, uow.collect_new_events(), current)
                 await messagestore.add(current)
+                metrics.observe_message(current)
             finally:
                 current_message.reset(token)
             first = False
@@ -709,6 +710,7 @@ class SyncMessageBus(_MessageBus, Generic[TSyncUow]):
                             hook.call_sync(current, transaction, resolve, self)
                             _enqueue(queue, uow.collect_new_events(), current)
                     messagestore.add(current)
+                    metrics.observe_message(current)
                 finally:
                     current_message.reset(token)
                 first = False

@@ -31,7 +31,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .. import metrics
+from .. import signals
 from ..conf import conf
 from .transports import Envelope, Transport, TransportUnavailable, get_transport
 
@@ -150,11 +150,15 @@ class OutboxRelay:
         if rows:
             unsent = len(rows) - len(sent_ids) - len(failures)
             self._settle(claim, sent_ids, failures, release=unsent > 0)
-        if metrics.enabled():
-            # The backlog is counted by sweeps only, not by the after-commit
-            # sends that run in web requests.
-            backlog = None if ids is not None or not count_backlog else self.backlog()
-            metrics.observe_relay(sent, failed, dead, backlog)
+        # The backlog is counted by sweeps only, not by the after-commit sends
+        # that run in web requests.
+        signals.relay_finished.send(
+            type(self),
+            sent=sent,
+            failed=failed,
+            dead=dead,
+            backlog=None if ids is not None or not count_backlog else self.backlog,
+        )
         return report
 
     def _claim(
@@ -247,8 +251,9 @@ class OutboxRelay:
             total += report
             done = report.unavailable or report.fetched < max(self.batch_size, 1)
             if done or (should_stop is not None and should_stop()):
-                if metrics.enabled():
-                    metrics.observe_relay((), (), (), self.backlog())
+                signals.relay_finished.send(
+                    type(self), sent=(), failed=(), dead=(), backlog=self.backlog
+                )
                 return total
 
     def backlog(self) -> int:

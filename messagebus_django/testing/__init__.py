@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import inspect
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import (
@@ -33,7 +32,6 @@ from messagebus_django.core import (
     AsyncAbstractUnitOfWork,
     AsyncEventstreamPublisher,
     AsyncMessageBus,
-    AsyncUnitOfWorkTransaction,
     Err,
     GenericCommand,
     GenericEvent,
@@ -43,6 +41,11 @@ from messagebus_django.core import (
 
 # What message equality compares, so failure reports show what differs.
 from messagebus_django.core.messages import _content, from_payload
+from messagebus_django.core.observability import (
+    AbstractMetricsStore,
+    SinkholeMetricsStore,
+)
+from messagebus_django.metrics import SignallingMetricsStore
 
 if TYPE_CHECKING:
     from messagebus_django.eventstream.relay import RelayReport
@@ -58,6 +61,7 @@ __all__ = [
     "MessagebusDispatch",
     "MessagebusSeed",
     "RecordingEventstreamTransport",
+    "RecordingMetricsStore",
     "SeedError",
     "assert_messages",
     "capture_events",
@@ -143,6 +147,9 @@ class InMemoryUnitOfWork(AsyncAbstractUnitOfWork[Any]):
         self.messagestore = (
             messagestore if messagestore is not None else InMemoryMessageStore()
         )
+        if type(self.metrics_store) is SinkholeMetricsStore:
+            # Tells the message_handled signal, as the Django layer's do.
+            self.metrics_store = SignallingMetricsStore(self.metrics_store)
         self.committed = 0
         self.rolled_back = 0
         for name, repository_class in self.repository_classes().items():
@@ -179,36 +186,32 @@ class InMemoryUnitOfWork(AsyncAbstractUnitOfWork[Any]):
 
 
 class MessageRecorder:
-    """Records the messages the bus hands to watched message stores, in order.
+    """Records the messages the bus is done with, in order.
 
-    The bus gives each message to the unit of work's message store once it
-    and its handlers are done: the command first, then the events it caused,
+    The bus tells a unit of work's metrics store of each message once it and
+    its handlers are done: the command first, then the events it caused,
     breadth-first. A rolled-back command's messages are recorded too: this is
     what the handlers did, not what was committed.
     """
 
     def __init__(self) -> None:
         self.messages: list[Message[Any]] = []
-        self._watched: list[AsyncAbstractMessageStoreRepository] = []
 
     def watch(self, uow: TUnitOfWork) -> TUnitOfWork:
-        """Record what ``uow``'s message store is given from now on; return ``uow``."""
-        store = uow.messagestore
-        if any(watched is store for watched in self._watched):
+        """Record what the bus handles in ``uow`` from now on; return ``uow``.
+
+        ``uow``'s metrics store becomes a :class:`RecordingMetricsStore` that
+        passes everything on to the store it had.
+        """
+        store = uow.metrics_store
+        if isinstance(store, RecordingMetricsStore) and store.recorder is self:
             return uow
-        if "messagestore" not in vars(uow):
-            # A store shared through the class: watch this unit of work's own copy.
-            store = copy.copy(store)
-            uow.messagestore = store
-        add = store.add
-
-        async def add_and_record(message: Message[Any]) -> None:
-            self.messages.append(message)
-            await add(message)
-
-        setattr(store, "add", add_and_record)  # noqa: B010 - an instance's own method
-        self._watched.append(store)
+        uow.metrics_store = RecordingMetricsStore(store, self)
         return uow
+
+    def record(self, message: Message[Any]) -> None:
+        """Record ``message``."""
+        self.messages.append(message)
 
     def types(self) -> list[type[Message[Any]]]:
         """The type of each recorded message, in order."""
@@ -229,32 +232,41 @@ class MessageRecorder:
         self.messages.clear()
 
 
+class RecordingMetricsStore(SignallingMetricsStore):
+    """A metrics store that also records each handled message (see :meth:`MessageRecorder.watch`)."""
+
+    def __init__(self, inner: AbstractMetricsStore, recorder: MessageRecorder) -> None:
+        super().__init__(inner)
+        self.recorder = recorder
+
+    def observe_message(self, message: Message[Any]) -> None:
+        self.recorder.record(message)
+        # The wrapped store tells the message_handled signal, if it does.
+        self.inner.observe_message(message)
+
+
 @contextlib.contextmanager
 def record_messages() -> Iterator[MessageRecorder]:
-    """Record every message any bus handles inside the block.
+    """Record every message handled inside the block, by any bus and caller.
 
-    Whatever the caller (``dispatch``, ``adispatch``, a view, a consumer, or
-    ``bus.handle`` on an in-memory unit of work), each unit of work the bus
-    handles a message in is watched (see :class:`MessageRecorder`).
+    A receiver of :data:`~messagebus_django.signals.message_handled`, which
+    the units of work of the Django layer and :class:`InMemoryUnitOfWork`
+    tell of each handled message (a unit of work of your own with a metrics
+    store of its own: use :meth:`MessageRecorder.watch`). It records the
+    messages of every thread while the block runs.
     """
+    from messagebus_django import signals
+
     recorder = MessageRecorder()
-    handle = AsyncMessageBus.handle
 
-    async def handle_and_record(
-        self: AsyncMessageBus,
-        message: Message[Any],
-        transaction: AsyncUnitOfWorkTransaction[Any],
-        **dependencies: Any,
-    ) -> Any:
-        if isinstance(transaction, AsyncUnitOfWorkTransaction):
-            recorder.watch(transaction.uow)
-        return await handle(self, message, transaction, **dependencies)
+    def receive(sender: object, *, message: Message[Any], **kwargs: Any) -> None:
+        recorder.record(message)
 
-    setattr(AsyncMessageBus, "handle", handle_and_record)  # noqa: B010
+    signals.message_handled.connect(receive, weak=False)
     try:
         yield recorder
     finally:
-        setattr(AsyncMessageBus, "handle", handle)  # noqa: B010
+        signals.message_handled.disconnect(receive)
 
 
 def assert_messages(

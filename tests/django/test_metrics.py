@@ -215,4 +215,6 @@ def test_a_unit_of_work_may_bring_its_own_store() -> None:
     assert type(OwnStoreUnitOfWork().metrics_store) is Own
     assert ScratchUnitOfWork().metrics_store is metrics.store()
     with override_settings(MESSAGEBUS_METRICS=False):
-        assert type(ScratchUnitOfWork().metrics_store) is SinkholeMetricsStore
+        store = ScratchUnitOfWork().metrics_store
+        assert isinstance(store, metrics.SignallingMetricsStore)
+        assert type(store.inner) is SinkholeMetricsStore

@@ -204,13 +204,18 @@ async def test_the_recorder_sees_in_memory_units_of_work(
 
 
 async def test_recording_ends_with_the_block(messagebus_bus: AsyncMessageBus) -> None:
+    from messagebus_django.signals import message_handled
+
     handle_before = AsyncMessageBus.handle
+    receivers_before = len(message_handled.receivers)
     with record_messages() as recorder:
-        assert AsyncMessageBus.handle is not handle_before
+        # A receiver of the signal, not a patched class.
+        assert len(message_handled.receivers) == receivers_before + 1
         await handle(messagebus_bus, books_uow(), register())
     await handle(messagebus_bus, books_uow(), register())
 
     assert AsyncMessageBus.handle is handle_before
+    assert len(message_handled.receivers) == receivers_before
     assert recorder.types() == [RegisterBook, BookRegistered]
 
 
@@ -233,7 +238,7 @@ async def test_a_store_is_watched_once(messagebus_bus: AsyncMessageBus) -> None:
     assert recorder.types() == [RegisterBook, BookRegistered]
 
 
-async def test_a_store_shared_through_the_class_is_not_patched(
+async def test_a_unit_of_work_of_its_own_is_watched_through_its_metrics_store(
     messagebus_bus: AsyncMessageBus,
 ) -> None:
     class SharedStoreUnitOfWork(AsyncAbstractUnitOfWork[Any]):
@@ -251,9 +256,10 @@ async def test_a_store_shared_through_the_class_is_not_patched(
     await handle(messagebus_bus, uow, register())
 
     assert recorder.types() == [RegisterBook, BookRegistered]
-    shared = vars(AsyncAbstractUnitOfWork)["messagestore"]
-    assert uow.messagestore is not shared
-    assert "add" not in vars(shared)
+    # Nothing of the class is touched: the instance's metrics store is wrapped.
+    shared = vars(AsyncAbstractUnitOfWork)["metrics_store"]
+    assert uow.metrics_store is not shared
+    assert vars(AsyncAbstractUnitOfWork)["metrics_store"] is shared
 
 
 # assert_messages

@@ -94,13 +94,15 @@ class KombuTransport(Transport):
         connect_timeout: float | None = None,
         publish_timeout: float | None = None,
     ) -> None:
-        url = url or conf.BROKER_URL
+        # Without them: the "default" transport's broker, as the consumer.
+        default_url, default_exchange = default_broker()
+        url = url or default_url
         if not url:
             raise ValueError(
                 'KombuTransport needs OPTIONS["url"] in MESSAGEBUS_TRANSPORTS (or url=...)'
             )
         self.url = url
-        self.exchange = topic_exchange(exchange or conf.EXCHANGE)
+        self.exchange = topic_exchange(exchange or default_exchange)
         self.connect_timeout = connect_timeout or conf.BROKER_CONNECT_TIMEOUT
         self.publish_timeout = publish_timeout or conf.PUBLISH_TIMEOUT
         self._lock = threading.Lock()
