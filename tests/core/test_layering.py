@@ -1,4 +1,4 @@
-"""The core imports no Django; neither does the package's top level."""
+"""The layers: the core imports no Django, and every import points the right way."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.core.layering import Rule, wrong_imports
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,3 +40,102 @@ def test_importing_does_not_import_django(module: str) -> None:
 def test_the_probe_sees_django() -> None:
     """The probe itself works: importing Django is detected."""
     assert "'django'" in django_modules_after_importing("django.conf")
+
+
+# Which way the imports go (docs/architecture.md) ---------------------------
+
+RULES = [
+    Rule(
+        "messagebus_django.core",
+        "django",
+        "the core knows nothing of Django",
+    ),
+    Rule(
+        "messagebus_django.core",
+        "messagebus_django",
+        "the core imports nothing above it",
+        allowed=("messagebus_django.core",),
+    ),
+    Rule(
+        "messagebus_django",
+        "messagebus_django.eventstream",
+        "dispatch knows nothing of delivery: the event stream connects to it",
+        unless=("messagebus_django.eventstream", "messagebus_django.testing"),
+    ),
+    Rule("messagebus_django", "books", "the library never imports the example"),
+    Rule(
+        "messagebus_django",
+        "bookstore_project",
+        "the library never imports the example",
+    ),
+]
+
+
+def test_every_import_of_the_package_points_the_right_way() -> None:
+    assert wrong_imports(ROOT, "messagebus_django", RULES) == []
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, source in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(source)
+
+
+FAKE_RULES = [
+    Rule("pkg.core", "django", "no Django in the core"),
+    Rule("pkg.core", "pkg", "nothing above the core", allowed=("pkg.core",)),
+    Rule(
+        "pkg", "pkg.eventstream", "no delivery in dispatch", unless=("pkg.eventstream",)
+    ),
+    Rule("pkg", "books", "no example"),
+]
+
+
+def test_the_checker_finds_each_kind_of_wrong_import(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/core/__init__.py": "from .bus import Bus\n",
+            "pkg/core/bus.py": "import django.db\n",
+            "pkg/unit_of_work.py": (
+                "def end():\n    from .eventstream.relay import send\n"
+            ),
+            "pkg/dispatcher.py": "from pkg import eventstream\n",
+            "pkg/views.py": "if True:\n    from books.models import Book\n",
+            "pkg/core/registry.py": "from .. import dispatcher\nfrom .bus import Bus\n",
+            "pkg/eventstream/__init__.py": "",
+            "pkg/eventstream/relay.py": "from ..unit_of_work import end\nfrom . import x\n",
+        },
+    )
+    assert wrong_imports(tmp_path, "pkg", FAKE_RULES) == [
+        "pkg/core/bus.py:1: pkg.core.bus imports django.db (no Django in the core)",
+        "pkg/core/registry.py:1: pkg.core.registry imports pkg "
+        "(nothing above the core)",
+        "pkg/core/registry.py:1: pkg.core.registry imports pkg.dispatcher "
+        "(nothing above the core)",
+        "pkg/dispatcher.py:1: pkg.dispatcher imports pkg.eventstream "
+        "(no delivery in dispatch)",
+        "pkg/unit_of_work.py:2: pkg.unit_of_work imports pkg.eventstream.relay "
+        "(no delivery in dispatch)",
+        "pkg/unit_of_work.py:2: pkg.unit_of_work imports pkg.eventstream.relay.send "
+        "(no delivery in dispatch)",
+        "pkg/views.py:2: pkg.views imports books.models (no example)",
+        "pkg/views.py:2: pkg.views imports books.models.Book (no example)",
+    ]
+
+
+def test_the_checker_passes_a_tree_whose_imports_point_the_right_way(
+    tmp_path: Path,
+) -> None:
+    write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "from .core import Bus\n",
+            "pkg/core/__init__.py": "from .bus import Bus\n",
+            "pkg/core/bus.py": "import asyncio\nclass Bus: ...\n",
+            "pkg/eventstream/__init__.py": "from ..core import Bus\n",
+        },
+    )
+    assert wrong_imports(tmp_path, "pkg", FAKE_RULES) == []
