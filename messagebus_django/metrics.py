@@ -15,8 +15,7 @@ Expose them with ``prometheus_client``'s usual means, or route
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -26,18 +25,16 @@ from django.http import HttpRequest, HttpResponse
 from . import signals
 from .conf import conf
 from .core import (
-    GenericCommand,
     Message,
-    Metadata,
-    TransactionStatus,
     message_type_name,
 )
 from .core.observability import AbstractMetricsStore, SinkholeMetricsStore
+from .instrumentation import SignallingMetricsStore
 
 if TYPE_CHECKING:
     from .prometheus import MetricsStore
 
-__all__ = ["SignallingMetricsStore", "enabled", "metrics_view", "store"]
+__all__ = ["enabled", "metrics_view", "store"]
 
 _SINKHOLE = SinkholeMetricsStore()
 
@@ -73,55 +70,6 @@ def store() -> AbstractMetricsStore:
 @functools.cache
 def _signalling(inner: AbstractMetricsStore) -> SignallingMetricsStore:
     return SignallingMetricsStore(inner)
-
-
-class SignallingMetricsStore(AbstractMetricsStore):
-    """A metrics store that passes everything on to ``inner``, and tells signals.
-
-    :meth:`observe_message` sends
-    :data:`~messagebus_django.signals.message_handled` (when someone listens):
-    the one place the Django layer learns of each handled message, through the
-    core's own metrics port instead of a patched bus.
-    """
-
-    def __init__(self, inner: AbstractMetricsStore) -> None:
-        self.inner = inner
-
-    def inc_beginned_transaction_count(self) -> None:
-        self.inner.inc_beginned_transaction_count()
-
-    def inc_transaction_failed(self) -> None:
-        self.inner.inc_transaction_failed()
-
-    def inc_transaction_closed_count(self, status: TransactionStatus) -> None:
-        self.inner.inc_transaction_closed_count(status)
-
-    def inc_messages_processed_total(self, msg_metadata: Metadata) -> None:
-        self.inner.inc_messages_processed_total(msg_metadata)
-
-    @contextmanager
-    def command_processing_timer(self, command: GenericCommand[Any]) -> Iterator[None]:
-        with self.inner.command_processing_timer(command):
-            yield
-
-    def observe_message(self, message: Message[Any]) -> None:
-        if signals.message_handled.receivers:
-            signals.message_handled.send(type(message), message=message)
-        self.inner.observe_message(message)
-
-    def observe_dispatch(
-        self, command_type: str, outcome: str, seconds: float, handled: Iterable[str]
-    ) -> None:
-        self.inner.observe_dispatch(command_type, outcome, seconds, handled)
-
-    def observe_relay(
-        self,
-        sent: Iterable[tuple[str, datetime, datetime]],
-        failed: Iterable[str],
-        dead: Iterable[str],
-        backlog: int | None,
-    ) -> None:
-        self.inner.observe_relay(sent, failed, dead, backlog)
 
 
 @receiver(signals.dispatch_finished, dispatch_uid="messagebus_django.metrics.dispatch")

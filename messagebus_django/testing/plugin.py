@@ -2,8 +2,8 @@
 
 Installed with the package and loaded by pytest through the ``pytest11``
 entry point. Pytest loads it in every session, Django project or not, so at
-import time it imports no Django (only :mod:`messagebus_django.testing` and
-the core); the fixtures that need the Django layer import it when they run.
+import time it imports no Django but ``django.dispatch`` (for the signals
+:func:`~messagebus_django.testing.record_messages` receives); the fixtures that need the Django layer import it when they run.
 Those that touch the database request pytest-django's ``db``. See
 ``docs/testing.md``.
 

@@ -139,3 +139,12 @@ def test_the_checker_passes_a_tree_whose_imports_point_the_right_way(
         },
     )
     assert wrong_imports(tmp_path, "pkg", FAKE_RULES) == []
+
+
+def test_the_testing_kit_imports_no_more_of_django_than_its_signals() -> None:
+    # The pytest plugin loads it in every session, Django project or not.
+    loaded = django_modules_after_importing("messagebus_django.testing")
+    assert "'django.dispatch'" in loaded
+    assert "django.conf" not in loaded
+    assert "django.db" not in loaded
+    assert "django.http" not in loaded

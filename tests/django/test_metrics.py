@@ -15,6 +15,7 @@ from books.domain.messages import RegisterBook
 from messagebus_django import SinkholeMetricsStore, dispatch, metrics
 from messagebus_django.eventstream.relay import OutboxRelay
 from messagebus_django.eventstream.transports import InMemoryTransport
+from messagebus_django.instrumentation import SignallingMetricsStore
 from tests.django.commands import Boom, ScratchUnitOfWork, WriteBooks, make_bus
 
 pytestmark = pytest.mark.django_db
@@ -216,5 +217,5 @@ def test_a_unit_of_work_may_bring_its_own_store() -> None:
     assert ScratchUnitOfWork().metrics_store is metrics.store()
     with override_settings(MESSAGEBUS_METRICS=False):
         store = ScratchUnitOfWork().metrics_store
-        assert isinstance(store, metrics.SignallingMetricsStore)
+        assert isinstance(store, SignallingMetricsStore)
         assert type(store.inner) is SinkholeMetricsStore
