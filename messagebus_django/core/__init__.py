@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from .errors import ConfigurationError, MissingDependencyError, MissingHandlerError
 from .eventstream import (
     AbstractMessageSerializer,
     AsyncAbstractEventstreamTransport,
@@ -17,6 +18,7 @@ from .eventstream import (
     SyncEventstreamPublisher,
     SyncSinkholeEventstreamTransport,
 )
+from .handlers import Registration, async_listen, listened_type, sync_listen
 from .messages import (
     Command,
     Event,
@@ -31,18 +33,7 @@ from .messages import (
     uuid7,
 )
 from .observability import AbstractMetricsStore, SinkholeMetricsStore, TMetricsStore
-from .registry import (
-    AsyncMessageBus,
-    ConfigurationError,
-    MissingDependencyError,
-    MissingHandlerError,
-    Registration,
-    SyncMessageBus,
-    async_listen,
-    listened_type,
-    run_without_loop,
-    sync_listen,
-)
+from .registry import AsyncMessageBus, SyncMessageBus, run_without_loop
 from .repository import (
     AsyncAbstractMessageStoreRepository,
     AsyncAbstractRepository,

@@ -1,5 +1,8 @@
-"""Handlers registries: ``@async_listen`` / :class:`AsyncMessageBus` and
-``@sync_listen`` / :class:`SyncMessageBus`.
+"""The buses: :class:`AsyncMessageBus` and :class:`SyncMessageBus` register
+handlers (by scanning modules with venusian, or one by one) and handle a
+message and the events it causes. The handlers' marks and calling are in
+:mod:`~messagebus_django.core.handlers`, their dependencies in
+:mod:`~messagebus_django.core.dependency`.
 
 ``AsyncMessageBus.scan`` registers both kinds of handlers (a plain ``def`` runs
 through ``sync_to_async``, or directly when no event loop runs);
@@ -10,16 +13,30 @@ no event loop at all.
 from __future__ import annotations
 
 import importlib
-import inspect
-from asyncio import events as asyncio_events
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar, cast
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, TypeVar
 
 import venusian
-from asgiref.sync import sync_to_async
 
+from .dependency import HandlerDependencies
+from .errors import ConfigurationError, MissingDependencyError, MissingHandlerError
+from .handlers import (
+    VENUSIAN_CATEGORY,
+    MessageHandler,
+    Registration,
+    _describe,
+    _Hook,
+    _is_async,
+    _is_message_class,
+    _not_a_message_class,
+    _registration,
+    _same_handler,
+    _ScanResults,
+    async_listen,
+    listened_type,
+    sync_listen,
+)
 from .messages import GenericCommand, GenericEvent, Message
 from .observability import SinkholeMetricsStore
 from .tracing import current_message, stamp_cause, stamp_root
@@ -45,331 +62,7 @@ __all__ = [
     "sync_listen",
 ]
 
-VENUSIAN_CATEGORY = "messagebus_django"
-
-AsyncMessageHandler = Callable[..., Awaitable[Any]]
-MessageHandler = Callable[..., Any]
-"""An ``async def`` handler or a plain ``def`` one (:func:`sync_listen`)."""
-THandler = TypeVar("THandler", bound=AsyncMessageHandler)
-TSyncHandler = TypeVar("TSyncHandler", bound=Callable[..., Any])
 TResult = TypeVar("TResult")
-
-
-class ConfigurationError(RuntimeError):
-    """The handlers or the bus are set up in a way that cannot work."""
-
-
-class MissingHandlerError(ConfigurationError):
-    """A command was handled, but no handler is registered for its type."""
-
-
-class MissingDependencyError(ConfigurationError):
-    """A handler asks for a dependency that neither the bus nor ``handle`` gives."""
-
-
-def async_listen(wrapped: THandler) -> THandler:
-    """Mark an ``async def`` as the handler of the message type of its first parameter.
-
-    The mark takes effect when the handler's module is scanned by
-    :meth:`AsyncMessageBus.scan`. A command has one handler, an event any number.
-    """
-    if not inspect.iscoroutinefunction(cast(Any, wrapped)):
-        raise ConfigurationError(
-            f"@async_listen needs an 'async def' function, got {_describe(wrapped)}"
-        )
-
-    _attach(wrapped, is_async=True)
-    return wrapped
-
-
-def sync_listen(wrapped: TSyncHandler) -> TSyncHandler:
-    """Mark a plain ``def`` as the handler of the message type of its first parameter.
-
-    :meth:`SyncMessageBus.scan` registers it, as in ``messagebus``; so does
-    :meth:`AsyncMessageBus.scan`, where it runs through ``sync_to_async``
-    (thread-sensitive, on the thread that holds the transaction), or directly
-    when the bus runs with no event loop (every handler sync: see
-    :func:`~messagebus_django.dispatch`).
-    """
-    if _is_async(wrapped) or not callable(wrapped):
-        raise ConfigurationError(
-            f"@sync_listen needs a plain 'def' function, got {_describe(wrapped)}"
-        )
-    _attach(wrapped, is_async=False)
-    return wrapped
-
-
-def _attach(wrapped: Callable[..., Any], *, is_async: bool) -> None:
-    def callback(scanner: venusian.Scanner, name: str, ob: Any) -> None:
-        found = getattr(scanner, "messagebus", None)
-        if isinstance(found, _ScanResults) and (found.take_async or not is_async):
-            found.append(wrapped)
-
-    # depth=2: the module that applied the decorator (past _attach and it).
-    venusian.attach(wrapped, callback, category=VENUSIAN_CATEGORY, depth=2)
-
-
-def listened_type(handler: AsyncMessageHandler) -> type[Message[Any]]:
-    """The message type a handler listens to: its first parameter's annotation."""
-    try:
-        signature = inspect.signature(handler, eval_str=True)
-    except NameError as exc:
-        raise ConfigurationError(
-            f"Cannot resolve the annotations of handler {_describe(handler)}: {exc}. "
-            "The message type must be importable at run time "
-            "(not only under TYPE_CHECKING)."
-        ) from exc
-    parameters = list(signature.parameters.values())
-    if not parameters:
-        raise ConfigurationError(
-            f"Handler {_describe(handler)} takes no parameter: its first parameter "
-            "must be the message, annotated with its command or event class"
-        )
-    first = parameters[0]
-    annotation = first.annotation
-    if annotation is inspect.Parameter.empty:
-        raise ConfigurationError(
-            f"Handler {_describe(handler)} has no annotation on its first parameter "
-            f"{first.name!r}: annotate it with the command or event class it "
-            f"handles ({first.name}: RegisterBook)"
-        )
-    if not (
-        isinstance(annotation, type)
-        and issubclass(annotation, GenericCommand | GenericEvent)
-    ):
-        raise ConfigurationError(
-            f"Handler {_describe(handler)} must annotate its first parameter with a "
-            f"command or event class, got {annotation!r}"
-        )
-    return annotation
-
-
-def _describe(handler: Callable[..., Any]) -> str:
-    module = getattr(handler, "__module__", "?")
-    name = getattr(handler, "__qualname__", repr(handler))
-    return f"{module}.{name}"
-
-
-def _same_handler(a: Callable[..., Any], b: Callable[..., Any]) -> bool:
-    # A module imported twice (start-up run twice) gives a new function
-    # object for the same handler: it is the same registration. Functions made
-    # by a factory share a qualname but are different handlers.
-    if a is b:
-        return True
-    qualname = getattr(a, "__qualname__", None)
-    return (
-        qualname is not None
-        and "<locals>" not in qualname
-        and qualname == getattr(b, "__qualname__", None)
-        and getattr(a, "__module__", None) == getattr(b, "__module__", None)
-    )
-
-
-class _ScanResults(list[AsyncMessageHandler]):
-    """The handlers one scan found, to be registered in definition order."""
-
-    def __init__(self, *, take_async: bool) -> None:
-        super().__init__()
-        self.take_async = take_async
-
-    def in_definition_order(self) -> list[AsyncMessageHandler]:
-        # venusian visits a module's members by name; handlers run in the
-        # order they are written, which is what their reader expects.
-        def position(handler: AsyncMessageHandler) -> tuple[str, int]:
-            code = getattr(handler, "__code__", None)
-            return (handler.__module__, code.co_firstlineno if code else 0)
-
-        return sorted(dict.fromkeys(self), key=position)
-
-
-class _Hook:
-    """A registered handler and the dependencies it asks for by name."""
-
-    __slots__ = ("callback", "is_async", "optional", "required")
-
-    def __init__(self, callback: MessageHandler) -> None:
-        self.callback = callback
-        self.is_async = _is_async(callback)
-        # *args / **kwargs name no dependency.
-        parameters = [
-            p
-            for p in list(inspect.signature(callback).parameters.values())[2:]
-            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        ]
-        self.required = tuple(
-            p.name for p in parameters if p.default is inspect.Parameter.empty
-        )
-        self.optional = tuple(
-            p.name for p in parameters if p.default is not inspect.Parameter.empty
-        )
-
-    @property
-    def dependencies(self) -> list[str]:
-        """The names of the dependencies the handler needs (``messagebus``'s name)."""
-        return list(self.required)
-
-    @property
-    def optional_dependencies(self) -> list[str]:
-        """The names of those it takes when given (``messagebus``'s name)."""
-        return list(self.optional)
-
-    def arguments(self, resolve: _Dependencies, bus: _MessageBus) -> dict[str, Any]:
-        """The dependencies to pass, by name; a missing required one raises."""
-        kwargs: dict[str, Any] = {}
-        for name in self.required:
-            if not resolve.has(name):
-                error = MissingDependencyError(
-                    f"Missing messagebus dependency {name!r}"
-                )
-                error.add_note(
-                    f"Handler {_describe(self.callback)} needs the dependency "
-                    f"{name!r}: {bus.missing_dependency_hint(name)}"
-                )
-                raise error
-            kwargs[name] = resolve.get(name)
-        for name in self.optional:
-            if resolve.has(name):
-                kwargs[name] = resolve.get(name)
-        return kwargs
-
-    async def __call__(
-        self,
-        message: Message[Any],
-        transaction: AsyncUnitOfWorkTransaction[Any],
-        resolve: _Dependencies,
-        bus: _MessageBus,
-    ) -> Any:
-        if not (self.required or self.optional):
-            if self.is_async:
-                return await self.callback(message, transaction)
-            return await _call_sync(self.callback, message, transaction)
-        kwargs = self.arguments(resolve, bus)
-        if self.is_async:
-            return await self.callback(message, transaction, **kwargs)
-        return await _call_sync(self.callback, message, transaction, **kwargs)
-
-    def call_sync(
-        self,
-        message: Message[Any],
-        transaction: SyncUnitOfWorkTransaction[Any],
-        resolve: _Dependencies,
-        bus: _MessageBus,
-    ) -> Any:
-        if not (self.required or self.optional):
-            return self.callback(message, transaction)
-        return self.callback(message, transaction, **self.arguments(resolve, bus))
-
-
-async def _call_sync(callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call a sync handler from :meth:`AsyncMessageBus.handle`.
-
-    Driven without an event loop (see :func:`run_without_loop`), it is called
-    directly; under a running loop, through ``sync_to_async`` so that it runs
-    where the loop's sync work goes (the thread holding the transaction).
-    """
-    if asyncio_events._get_running_loop() is None:
-        return callback(*args, **kwargs)
-    return await sync_to_async(callback, thread_sensitive=True)(*args, **kwargs)
-
-
-@dataclass(frozen=True)
-class Registration:
-    """One handler registered for one message type, as the bus reports it.
-
-    See :meth:`AsyncMessageBus.registrations`.
-    """
-
-    message_type: type[Message[Any]]
-    """The command or event class the handler listens to."""
-    kind: Literal["command", "event"]
-    """Whether ``message_type`` is a command or an event."""
-    handler: AsyncMessageHandler
-    """The registered handler itself."""
-    qualified_name: str
-    """Where the handler is defined: ``"module:qualname"``."""
-    is_async: bool
-    """Whether calling the handler gives an awaitable, as the bus expects."""
-    required: tuple[str, ...]
-    """Names of the dependencies the handler needs, in parameter order."""
-    optional: tuple[str, ...]
-    """Names of the dependencies it takes when given (a parameter with a default)."""
-
-    @property
-    def dependencies(self) -> tuple[str, ...]:
-        """Every dependency name, required first; optional ones end with ``?``."""
-        return (*self.required, *(f"{name}?" for name in self.optional))
-
-
-def _qualified_name(handler: Callable[..., Any]) -> str:
-    module = getattr(handler, "__module__", None) or "?"
-    name = getattr(handler, "__qualname__", None) or type(handler).__qualname__
-    return f"{module}:{name}"
-
-
-def _is_async(handler: Callable[..., Any]) -> bool:
-    # An object whose __call__ is an ``async def`` is awaited like a function.
-    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
-        type(handler).__call__
-    )
-
-
-def _registration(
-    msg_type: type[Message[Any]], kind: Literal["command", "event"], hook: _Hook
-) -> Registration:
-    return Registration(
-        message_type=msg_type,
-        kind=kind,
-        handler=hook.callback,
-        qualified_name=_qualified_name(hook.callback),
-        is_async=_is_async(hook.callback),
-        required=hook.required,
-        optional=hook.optional,
-    )
-
-
-class _Dependencies:
-    """The dependencies of one ``handle`` call, instantiated on first use."""
-
-    __slots__ = ("factories", "instances", "transaction")
-
-    def __init__(
-        self,
-        factories: Mapping[str, Callable[[], Any]],
-        transient: dict[str, Any],
-        transaction: AsyncUnitOfWorkTransaction[Any] | SyncUnitOfWorkTransaction[Any],
-    ) -> None:
-        self.factories = factories
-        self.instances = transient
-        self.transaction = transaction
-        for dependency in transient.values():
-            transaction.add_listener(dependency)
-
-    def has(self, name: str) -> bool:
-        return name in self.instances or name in self.factories
-
-    def get(self, name: str) -> Any:
-        try:
-            return self.instances[name]
-        except KeyError:
-            instance = self.factories[name]()
-            self.instances[name] = instance
-            self.transaction.add_listener(instance)
-            return instance
-
-
-def _is_message_class(msg_type: object) -> bool:
-    return isinstance(msg_type, type) and issubclass(
-        msg_type, GenericCommand | GenericEvent
-    )
-
-
-def _not_a_message_class(msg_type: object, callback: Callable[..., Any]) -> None:
-    error = ConfigurationError(
-        f"Invalid usage of the listen decorator: type {msg_type} "
-        "should be a command or an event"
-    )
-    error.add_note(f"Handler {_describe(callback)} is registered for a non-message.")
-    raise error
 
 
 class _MessageBus:
@@ -619,7 +312,9 @@ class AsyncMessageBus(_MessageBus, Generic[TAsyncUow]):
         transient_dependencies: dict[str, Any],
     ) -> Any:
         messagestore = uow.messagestore
-        resolve = _Dependencies(self.dependencies, transient_dependencies, transaction)
+        resolve = HandlerDependencies(
+            self.dependencies, transient_dependencies, transaction
+        )
         result: Any = None
         stamp_root(message)
         queue: deque[Message[Any]] = deque((message,))
@@ -681,7 +376,7 @@ class SyncMessageBus(_MessageBus, Generic[TSyncUow]):
         metrics = uow.metrics_store
         with metrics.command_processing_timer(message):
             messagestore = uow.messagestore
-            resolve = _Dependencies(
+            resolve = HandlerDependencies(
                 self.dependencies, transient_dependencies, transaction
             )
             result: Any = None
