@@ -39,7 +39,7 @@ BENCH_DEFAULTS: dict[str, Any] = {
     "MESSAGEBUS_STORE_MESSAGES": False,
     "MESSAGEBUS_METRICS": False,
     "MESSAGEBUS_RELAY_ON_COMMIT": False,
-    "MESSAGEBUS_UNIT_OF_WORK": "messagebus_django.unit_of_work.DjangoUnitOfWork",
+    "MESSAGEBUS_UNIT_OF_WORK": "messagebus_django.dispatching.unit_of_work.DjangoUnitOfWork",
     "MESSAGEBUS_DEPENDENCIES": {},
 }
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import constant_time_compare
 
-from messagebus_django.metrics import metrics_view
+from messagebus_django.operations.metrics import metrics_view
 
 __all__ = ["protected_metrics_view"]
 
@@ -25,7 +25,7 @@ def _bearer_token_ok(request: HttpRequest) -> bool:
 
 
 def protected_metrics_view(request: HttpRequest) -> HttpResponse:
-    """:func:`~messagebus_django.metrics.metrics_view`, behind staff or a token."""
+    """:func:`~messagebus_django.operations.metrics.metrics_view`, behind staff or a token."""
     user = request.user
     if _bearer_token_ok(request) or (user.is_active and user.is_staff):
         return metrics_view(request)

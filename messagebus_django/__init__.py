@@ -11,7 +11,7 @@ import importlib
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-from .core import (
+from messagebus_django.core import (
     AbstractMessageSerializer,
     AbstractMetricsStore,
     AsyncAbstractEventstreamTransport,
@@ -69,23 +69,23 @@ from .core import (
 )
 
 if TYPE_CHECKING:
-    from .bus import get_bus
-    from .dispatcher import adispatch, dispatch
-    from .prometheus import MetricsStore
-    from .repositories import DjangoRepository
-    from .unit_of_work import DjangoUnitOfWork
+    from messagebus_django.dispatching.bus import get_bus
+    from messagebus_django.dispatching.dispatcher import adispatch, dispatch
+    from messagebus_django.dispatching.repositories import DjangoRepository
+    from messagebus_django.dispatching.unit_of_work import DjangoUnitOfWork
+    from messagebus_django.operations.prometheus import MetricsStore
 
 # The Django layer, and the Prometheus adapter (the ``prometheus`` extra),
 # imported on first use (PEP 562).
 _DJANGO_NAMES = {
-    "MetricsStore": "prometheus",
+    "MetricsStore": "operations.prometheus",
     # messagebus's tests reach the adapter's metaclass by this name.
-    "Singleton": "prometheus",
-    "DjangoRepository": "repositories",
-    "DjangoUnitOfWork": "unit_of_work",
-    "adispatch": "dispatcher",
-    "dispatch": "dispatcher",
-    "get_bus": "bus",
+    "Singleton": "operations.prometheus",
+    "DjangoRepository": "dispatching.repositories",
+    "DjangoUnitOfWork": "dispatching.unit_of_work",
+    "adispatch": "dispatching.dispatcher",
+    "dispatch": "dispatching.dispatcher",
+    "get_bus": "dispatching.bus",
 }
 
 

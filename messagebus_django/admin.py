@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import StoredMessage
+from messagebus_django.models import StoredMessage
 
 if TYPE_CHECKING:
     _ModelAdmin = admin.ModelAdmin[Any]

@@ -21,8 +21,8 @@ class MessagebusConfig(AppConfig):
     autodiscover = True
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 - registers the system checks
-        from .bus import autodiscover, reset_bus
+        from messagebus_django import checks  # noqa: F401 - registers the system checks
+        from messagebus_django.dispatching.bus import autodiscover, reset_bus
 
         reset_bus()
         autodiscover()

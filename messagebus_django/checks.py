@@ -30,8 +30,8 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-from .conf import conf
-from .introspection import command_classes
+from messagebus_django.conf import conf
+from messagebus_django.operations.introspection import command_classes
 
 __all__ = ["check_commands_have_handlers", "check_database", "check_settings"]
 
@@ -45,7 +45,7 @@ def check_settings(
     databases: Sequence[str] | None = None,
     **kwargs: Any,
 ) -> list[CheckMessage]:
-    from .unit_of_work import DjangoUnitOfWork
+    from messagebus_django.dispatching.unit_of_work import DjangoUnitOfWork
 
     errors: list[CheckMessage] = []
     path = conf.UNIT_OF_WORK
@@ -276,7 +276,7 @@ def check_commands_have_handlers(
     Only command classes already imported are seen: those the handlers
     modules, views or models import.
     """
-    from .bus import get_bus
+    from messagebus_django.dispatching.bus import get_bus
 
     try:
         bus = get_bus()

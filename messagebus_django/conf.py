@@ -80,7 +80,7 @@ KOMBU_TRANSPORT = "messagebus_django.eventstream.transports.kombu.KombuTransport
 _DERIVED = object()
 
 DEFAULTS: dict[str, Any] = {
-    "UNIT_OF_WORK": "messagebus_django.unit_of_work.DjangoUnitOfWork",
+    "UNIT_OF_WORK": "messagebus_django.dispatching.unit_of_work.DjangoUnitOfWork",
     "HANDLER_MODULES": (),
     "AUTODISCOVER": True,
     "DATABASE": "default",

@@ -2,7 +2,7 @@
 
 Like Django's own ``django.db.models.signals``: module-level :class:`Signal`
 objects that the bus sends and anyone may subscribe to. The metrics
-(:mod:`messagebus_django.metrics`) and the testing kit's ``record_messages``
+(:mod:`messagebus_django.operations.metrics`) and the testing kit's ``record_messages``
 are receivers like any other.
 """
 

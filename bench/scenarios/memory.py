@@ -97,9 +97,9 @@ def _dispatches(count: int) -> None:
 
 
 def _relayer(alias: str, url: str) -> tuple[Callable[[int], None], Any]:
+    from messagebus_django.dispatching.messagestore import envelope_fields
     from messagebus_django.eventstream.relay import OutboxRelay
     from messagebus_django.eventstream.transports.kombu import KombuTransport
-    from messagebus_django.messagestore import envelope_fields
     from messagebus_django.models import StoredMessage
 
     from .relay import EXCHANGE

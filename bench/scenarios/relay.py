@@ -95,9 +95,9 @@ class CountingQueue:
 def _relay_batch(
     alias: str, url: str, queue: CountingQueue, ledger: Ledger
 ) -> tuple[Callable[[int], Spent], Any]:
+    from messagebus_django.dispatching.messagestore import envelope_fields
     from messagebus_django.eventstream.relay import OutboxRelay
     from messagebus_django.eventstream.transports.kombu import KombuTransport
-    from messagebus_django.messagestore import envelope_fields
     from messagebus_django.models import StoredMessage
 
     transport = KombuTransport(url, exchange=EXCHANGE)
@@ -127,9 +127,9 @@ def _relay_batch(
 def _publish_batch(
     url: str, queue: CountingQueue, ledger: Ledger, *, confirms: bool
 ) -> tuple[Callable[[int], Spent], Any]:
+    from messagebus_django.dispatching.messagestore import envelope_fields
     from messagebus_django.eventstream.transports import Envelope
     from messagebus_django.eventstream.transports.kombu import topic_exchange
-    from messagebus_django.messagestore import envelope_fields
 
     kombu = _kombu()
     options = {"confirm_publish": True} if confirms else {}

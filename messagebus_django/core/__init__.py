@@ -7,8 +7,12 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from .errors import ConfigurationError, MissingDependencyError, MissingHandlerError
-from .eventstream import (
+from messagebus_django.core.errors import (
+    ConfigurationError,
+    MissingDependencyError,
+    MissingHandlerError,
+)
+from messagebus_django.core.eventstream import (
     AbstractMessageSerializer,
     AsyncAbstractEventstreamTransport,
     AsyncEventstreamPublisher,
@@ -18,8 +22,13 @@ from .eventstream import (
     SyncEventstreamPublisher,
     SyncSinkholeEventstreamTransport,
 )
-from .handlers import Registration, async_listen, listened_type, sync_listen
-from .messages import (
+from messagebus_django.core.handlers import (
+    Registration,
+    async_listen,
+    listened_type,
+    sync_listen,
+)
+from messagebus_django.core.messages import (
     Command,
     Event,
     GenericCommand,
@@ -32,9 +41,17 @@ from .messages import (
     message_type_name,
     uuid7,
 )
-from .observability import AbstractMetricsStore, SinkholeMetricsStore, TMetricsStore
-from .registry import AsyncMessageBus, SyncMessageBus, run_without_loop
-from .repository import (
+from messagebus_django.core.observability import (
+    AbstractMetricsStore,
+    SinkholeMetricsStore,
+    TMetricsStore,
+)
+from messagebus_django.core.registry import (
+    AsyncMessageBus,
+    SyncMessageBus,
+    run_without_loop,
+)
+from messagebus_django.core.repository import (
     AsyncAbstractMessageStoreRepository,
     AsyncAbstractRepository,
     AsyncSinkholeMessageStoreRepository,
@@ -42,9 +59,9 @@ from .repository import (
     SyncAbstractRepository,
     SyncSinkholeMessageStoreRepository,
 )
-from .result import Err, Ok, Result, UnwrapError
-from .transaction import TransactionError, TransactionStatus
-from .unit_of_work import (
+from messagebus_django.core.result import Err, Ok, Result, UnwrapError
+from messagebus_django.core.transaction import TransactionError, TransactionStatus
+from messagebus_django.core.unit_of_work import (
     AsyncAbstractUnitOfWork,
     AsyncDependency,
     AsyncUnitOfWorkTransaction,

@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .unit_of_work import AsyncUnitOfWorkTransaction, SyncUnitOfWorkTransaction
+from messagebus_django.core.unit_of_work import (
+    AsyncUnitOfWorkTransaction,
+    SyncUnitOfWorkTransaction,
+)
 
 __all__ = ["HandlerDependencies"]
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from .messages import Message, message_type_name, payload_of
+from messagebus_django.core.messages import Message, message_type_name, payload_of
 
 __all__ = [
     "AbstractMessageSerializer",

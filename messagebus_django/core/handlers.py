@@ -15,13 +15,16 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 import venusian
 from asgiref.sync import sync_to_async
 
-from .dependency import HandlerDependencies
-from .errors import ConfigurationError, MissingDependencyError
-from .messages import GenericCommand, GenericEvent, Message
-from .unit_of_work import AsyncUnitOfWorkTransaction, SyncUnitOfWorkTransaction
+from messagebus_django.core.dependency import HandlerDependencies
+from messagebus_django.core.errors import ConfigurationError, MissingDependencyError
+from messagebus_django.core.messages import GenericCommand, GenericEvent, Message
+from messagebus_django.core.unit_of_work import (
+    AsyncUnitOfWorkTransaction,
+    SyncUnitOfWorkTransaction,
+)
 
 if TYPE_CHECKING:
-    from .registry import _MessageBus
+    from messagebus_django.core.registry import _MessageBus
 
 __all__ = [
     "AsyncMessageHandler",

@@ -21,8 +21,8 @@ from typing import Any
 
 from typing_extensions import TypeVar
 
-from .messages import GenericCommand, Message, Metadata
-from .transaction import TransactionStatus
+from messagebus_django.core.messages import GenericCommand, Message, Metadata
+from messagebus_django.core.transaction import TransactionStatus
 
 __all__ = ["AbstractMetricsStore", "SinkholeMetricsStore", "TMetricsStore"]
 

@@ -19,9 +19,13 @@ from typing import Any, Generic, TypeVar
 
 import venusian
 
-from .dependency import HandlerDependencies
-from .errors import ConfigurationError, MissingDependencyError, MissingHandlerError
-from .handlers import (
+from messagebus_django.core.dependency import HandlerDependencies
+from messagebus_django.core.errors import (
+    ConfigurationError,
+    MissingDependencyError,
+    MissingHandlerError,
+)
+from messagebus_django.core.handlers import (
     VENUSIAN_CATEGORY,
     MessageHandler,
     Registration,
@@ -37,10 +41,10 @@ from .handlers import (
     listened_type,
     sync_listen,
 )
-from .messages import GenericCommand, GenericEvent, Message
-from .observability import SinkholeMetricsStore
-from .tracing import current_message, stamp_cause, stamp_root
-from .unit_of_work import (
+from messagebus_django.core.messages import GenericCommand, GenericEvent, Message
+from messagebus_django.core.observability import SinkholeMetricsStore
+from messagebus_django.core.tracing import current_message, stamp_cause, stamp_root
+from messagebus_django.core.unit_of_work import (
     AsyncAbstractUnitOfWork,
     AsyncUnitOfWorkTransaction,
     SyncAbstractUnitOfWork,

@@ -6,8 +6,11 @@ import abc
 from collections.abc import MutableSequence
 from typing import Any, Generic, TypeVar
 
-from .eventstream import AsyncEventstreamPublisher, SyncEventstreamPublisher
-from .messages import GenericModel, Message
+from messagebus_django.core.eventstream import (
+    AsyncEventstreamPublisher,
+    SyncEventstreamPublisher,
+)
+from messagebus_django.core.messages import GenericModel, Message
 
 __all__ = [
     "AsyncAbstractMessageStoreRepository",

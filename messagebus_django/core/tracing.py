@@ -14,7 +14,7 @@ import contextvars
 from typing import Any
 from uuid import UUID
 
-from .messages import Message
+from messagebus_django.core.messages import Message
 
 __all__ = ["correlation_id", "current_message", "stamp_cause", "stamp_root"]
 

@@ -21,9 +21,13 @@ from typing import Any, ClassVar, Generic, Self, cast, get_type_hints
 
 from typing_extensions import TypeVar
 
-from .messages import Message
-from .observability import AbstractMetricsStore, SinkholeMetricsStore, TMetricsStore
-from .repository import (
+from messagebus_django.core.messages import Message
+from messagebus_django.core.observability import (
+    AbstractMetricsStore,
+    SinkholeMetricsStore,
+    TMetricsStore,
+)
+from messagebus_django.core.repository import (
     AsyncAbstractMessageStoreRepository,
     AsyncAbstractRepository,
     AsyncSinkholeMessageStoreRepository,
@@ -32,7 +36,7 @@ from .repository import (
     SyncAbstractRepository,
     SyncSinkholeMessageStoreRepository,
 )
-from .transaction import TransactionError, TransactionStatus
+from messagebus_django.core.transaction import TransactionError, TransactionStatus
 
 __all__ = [
     "AsyncAbstractUnitOfWork",

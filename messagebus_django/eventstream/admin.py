@@ -8,9 +8,9 @@ from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from ..admin import ReadOnlyAdmin
-from ..models import PENDING
-from .models import InboxMessage, OutboxMessage
+from messagebus_django.admin import ReadOnlyAdmin
+from messagebus_django.eventstream.models import InboxMessage, OutboxMessage
+from messagebus_django.models import PENDING
 
 
 class StateFilter(admin.SimpleListFilter):

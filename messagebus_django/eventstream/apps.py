@@ -14,9 +14,9 @@ class EventstreamConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from .. import signals
-        from . import checks  # noqa: F401 - registers the transports' checks
-        from .relay import relay_committed_events
+        from messagebus_django import signals
+        from messagebus_django.eventstream import checks  # noqa: F401 - registers the transports' checks
+        from messagebus_django.eventstream.relay import relay_committed_events
 
         # A dispatch_uid: ready() may run twice (tests do) without sending twice.
         signals.messages_committed.connect(

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-from ..conf import conf
+from messagebus_django.conf import conf
 
 __all__ = ["check_transports"]
 
@@ -41,7 +41,7 @@ def check_transports(
     **kwargs: Any,
 ) -> list[CheckMessage]:
     """Check ``MESSAGEBUS_TRANSPORTS``; each backend checks its own ``OPTIONS``."""
-    from .transports import Transport
+    from messagebus_django.eventstream.transports import Transport
 
     messages: list[CheckMessage] = []
     legacy = [name for name in LEGACY_SETTINGS if hasattr(settings, name)]

@@ -31,11 +31,20 @@ from django.db import (
 )
 from pydantic import ValidationError
 
-from ..bus import get_bus
-from ..conf import conf
-from ..core import AsyncMessageBus, GenericEvent, Message, Metadata, message_type_name
-from ..core.messages import from_payload
-from ..dispatcher import handle_in_transaction, unit_of_work_class
+from messagebus_django.conf import conf
+from messagebus_django.core import (
+    AsyncMessageBus,
+    GenericEvent,
+    Message,
+    Metadata,
+    message_type_name,
+)
+from messagebus_django.core.messages import from_payload
+from messagebus_django.dispatching.bus import get_bus
+from messagebus_django.dispatching.dispatcher import (
+    handle_in_transaction,
+    unit_of_work_class,
+)
 
 __all__ = ["Consumer", "Outcome", "event_types"]
 
@@ -50,7 +59,10 @@ def event_types(bus: AsyncMessageBus | None = None) -> dict[str, type[Message[An
     """
     from django.apps import apps
 
-    from ..introspection import DuplicateMessageTypeError, message_classes
+    from messagebus_django.operations.introspection import (
+        DuplicateMessageTypeError,
+        message_classes,
+    )
 
     classes: list[type[Message[Any]]] = list(
         message_classes(apps.get_app_configs(), GenericEvent)
@@ -188,7 +200,7 @@ class Consumer:
 
     def apply(self, event: Message[Any]) -> bool:
         """Handle ``event`` once: ``False`` if this consumer already applied it."""
-        from .models import InboxMessage
+        from messagebus_django.eventstream.models import InboxMessage
 
         uow = unit_of_work_class()(using=self.using)
         # The event is the producer's: record and publish only what it causes.
@@ -208,7 +220,7 @@ class Consumer:
 
     def count_redelivery(self, key: str) -> int:
         """Count one more redelivery of the delivery ``key``, committed; the count."""
-        from .models import RedeliveredMessage
+        from messagebus_django.eventstream.models import RedeliveredMessage
 
         with transaction.atomic(using=self.using, durable=True):
             record, _ = (
@@ -222,7 +234,7 @@ class Consumer:
 
     def forget_redelivery(self, key: str) -> None:
         """The delivery ``key`` is settled: drop its redelivery count."""
-        from .models import RedeliveredMessage
+        from messagebus_django.eventstream.models import RedeliveredMessage
 
         RedeliveredMessage.objects.using(self.using).filter(
             consumer=self.name, key=key

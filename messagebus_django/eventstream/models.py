@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from django.db import models
 
-from ..models import StoredMessage
+from messagebus_django.models import StoredMessage
 
 __all__ = ["InboxMessage", "OutboxMessage", "RedeliveredMessage"]
 

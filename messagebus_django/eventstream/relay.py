@@ -31,12 +31,17 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .. import signals
-from ..conf import conf
-from .transports import Envelope, Transport, TransportUnavailable, get_transport
+from messagebus_django import signals
+from messagebus_django.conf import conf
+from messagebus_django.eventstream.transports import (
+    Envelope,
+    Transport,
+    TransportUnavailable,
+    get_transport,
+)
 
 if TYPE_CHECKING:
-    from ..models import StoredMessage
+    from messagebus_django.models import StoredMessage
 
 __all__ = ["OutboxRelay", "RelayReport", "relay_after_commit", "relay_committed_events"]
 
@@ -165,7 +170,7 @@ class OutboxRelay:
         self, claim: UUID, ids: Iterable[UUID] | None, now: datetime
     ) -> list[StoredMessage]:
         """Claim up to a batch of due rows in one short transaction; return them."""
-        from ..models import PENDING, StoredMessage
+        from messagebus_django.models import PENDING, StoredMessage
 
         objects = StoredMessage.objects.using(self.using)
         free = Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
@@ -200,7 +205,7 @@ class OutboxRelay:
         release: bool,
     ) -> None:
         """Mark what the broker confirmed as sent; release the rest of the claim."""
-        from ..models import StoredMessage
+        from messagebus_django.models import StoredMessage
 
         objects = StoredMessage.objects.using(self.using)
         with transaction.atomic(using=self.using):
@@ -258,7 +263,7 @@ class OutboxRelay:
 
     def backlog(self) -> int:
         """Published events waiting in the outbox."""
-        from ..models import PENDING, StoredMessage
+        from messagebus_django.models import PENDING, StoredMessage
 
         return StoredMessage.objects.using(self.using).filter(PENDING).count()
 

@@ -23,7 +23,7 @@ from messagebus_django.core import (
 from messagebus_django.testing.recording import MessageRecorder
 
 if TYPE_CHECKING:
-    from messagebus_django.unit_of_work import DjangoUnitOfWork
+    from messagebus_django.dispatching.unit_of_work import DjangoUnitOfWork
 
 
 TUnitOfWork = TypeVar("TUnitOfWork", bound=AsyncAbstractUnitOfWork[Any])
@@ -93,7 +93,7 @@ def dispatch_and_record(
     work is the project's (``MESSAGEBUS_UNIT_OF_WORK``) unless given.
     """
     _refuse_event_loop("dispatch_and_record()")
-    from messagebus_django.dispatcher import dispatch, unit_of_work_class
+    from messagebus_django.dispatching.dispatcher import dispatch, unit_of_work_class
 
     recorder = MessageRecorder()
     the_uow = recorder.watch(uow if uow is not None else unit_of_work_class()())
@@ -120,7 +120,7 @@ def seed(
     """
     __tracebackhide__ = True
     _refuse_event_loop("seed()")
-    from messagebus_django.dispatcher import dispatch
+    from messagebus_django.dispatching.dispatcher import dispatch
 
     results: list[Any] = []
     for position, command in enumerate(commands, start=1):

@@ -23,7 +23,7 @@ from messagebus_django.core import (
 from messagebus_django.core.observability import (
     SinkholeMetricsStore,
 )
-from messagebus_django.instrumentation import SignallingMetricsStore
+from messagebus_django.operations.instrumentation import SignallingMetricsStore
 
 if TYPE_CHECKING:
     pass

@@ -63,7 +63,7 @@ _CAPTURES = ("messagebus_events", "messagebus_recorder")
 @pytest.fixture
 def messagebus_bus() -> Iterator[AsyncMessageBus]:
     """The project's bus; what the test registers on it does not outlive the test."""
-    from messagebus_django.bus import get_bus, reset_bus
+    from messagebus_django.dispatching.bus import get_bus, reset_bus
 
     yield get_bus()
     reset_bus()

@@ -22,7 +22,7 @@ from messagebus_django.core.messages import _content
 from messagebus_django.core.observability import (
     AbstractMetricsStore,
 )
-from messagebus_django.instrumentation import SignallingMetricsStore
+from messagebus_django.operations.instrumentation import SignallingMetricsStore
 
 if TYPE_CHECKING:
     pass

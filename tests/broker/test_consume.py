@@ -36,7 +36,7 @@ from messagebus_django.eventstream.models import InboxMessage, OutboxMessage
 from messagebus_django.eventstream.relay import OutboxRelay
 from messagebus_django.eventstream.transports import Envelope
 from messagebus_django.eventstream.transports.kombu import KombuTransport
-from messagebus_django.shutdown import stop_on_signals
+from messagebus_django.operations.shutdown import stop_on_signals
 from tests.broker.helpers import MakeQueue, drain, isbn13, publish_raw, requires_broker
 
 pytestmark = [requires_broker, pytest.mark.django_db(transaction=True)]

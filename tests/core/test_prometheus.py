@@ -9,7 +9,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from messagebus_django import Command, Metadata, MetricsStore, TransactionStatus
-from messagebus_django.prometheus import Singleton
+from messagebus_django.operations.prometheus import Singleton
 
 
 class Timed(Command):

@@ -13,7 +13,7 @@ from books.handlers.books import notify_librarians, record_registration, registe
 from books.notifications import EmailNotifier
 from messagebus_django import get_bus
 from messagebus_django.apps import MessagebusConfig, SimpleMessagebusConfig
-from messagebus_django.bus import build_bus, handler_modules, reset_bus
+from messagebus_django.dispatching.bus import build_bus, handler_modules, reset_bus
 from tests.django.extra_handlers import Ping, ping
 
 

@@ -18,9 +18,9 @@ from messagebus_django import (
     Command,
     Metadata,
     Ok,
-    bridge,
     dispatch,
 )
+from messagebus_django.dispatching import bridge
 from tests.django.commands import (
     Boom,
     ScratchUnitOfWork,

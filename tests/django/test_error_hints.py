@@ -11,7 +11,7 @@ from messagebus_django import (
     MissingHandlerError,
     dispatch,
 )
-from messagebus_django.bus import ProjectMessageBus, build_bus, get_bus
+from messagebus_django.dispatching.bus import ProjectMessageBus, build_bus, get_bus
 from tests.django.commands import ScratchUnitOfWork
 from tests.django.dependent_handlers import SendWelcome
 

@@ -12,10 +12,11 @@ from django.test import RequestFactory, override_settings
 from prometheus_client import REGISTRY
 
 from books.domain.messages import RegisterBook
-from messagebus_django import SinkholeMetricsStore, dispatch, metrics
+from messagebus_django import SinkholeMetricsStore, dispatch
 from messagebus_django.eventstream.relay import OutboxRelay
 from messagebus_django.eventstream.transports import InMemoryTransport
-from messagebus_django.instrumentation import SignallingMetricsStore
+from messagebus_django.operations import metrics
+from messagebus_django.operations.instrumentation import SignallingMetricsStore
 from tests.django.commands import Boom, ScratchUnitOfWork, WriteBooks, make_bus
 
 pytestmark = pytest.mark.django_db
@@ -164,7 +165,7 @@ def test_without_the_extra_everything_works(without_the_extra: Any) -> None:
 
 def test_importing_the_package_does_not_import_prometheus() -> None:
     code = (
-        "import sys, messagebus_django.metrics, messagebus_django.dispatcher;"
+        "import sys, messagebus_django.operations.metrics, messagebus_django.dispatching.dispatcher;"
         "print('prometheus_client' in sys.modules)"
     )
     env_code = (

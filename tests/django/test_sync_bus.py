@@ -17,8 +17,8 @@ from messagebus_django import (
     TransactionStatus,
     dispatch,
 )
-from messagebus_django.bus import build_bus
-from messagebus_django.unit_of_work import DjangoSyncUnitOfWork
+from messagebus_django.dispatching.bus import build_bus
+from messagebus_django.dispatching.unit_of_work import DjangoSyncUnitOfWork
 from tests.django import sync_bus_handlers
 from tests.django.commands import ScratchUnitOfWork, WriteBooks
 from tests.django.sync_bus_handlers import SyncShelve

@@ -38,7 +38,7 @@ def sync_bus() -> AsyncMessageBus:
 def test_an_all_sync_bus_runs_on_the_callers_thread_with_no_loop(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from messagebus_django import bridge
+    from messagebus_django.dispatching import bridge
 
     def no_bridge(*args: object, **kwargs: object) -> None:
         raise AssertionError("an all-sync bus must not start an event loop")

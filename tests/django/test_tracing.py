@@ -17,8 +17,8 @@ from messagebus_django import AsyncMessageBus, AsyncUnitOfWorkTransaction, dispa
 from messagebus_django.eventstream.consumer import Consumer
 from messagebus_django.eventstream.relay import OutboxRelay
 from messagebus_django.eventstream.transports import InMemoryTransport
-from messagebus_django.log import MessageContextFilter
 from messagebus_django.models import StoredMessage
+from messagebus_django.operations.log import MessageContextFilter
 from tests.django.commands import Batch
 
 pytestmark = pytest.mark.django_db

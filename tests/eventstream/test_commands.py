@@ -24,7 +24,7 @@ from messagebus_django.eventstream.models import InboxMessage, OutboxMessage
 from messagebus_django.eventstream.transports import InMemoryTransport, reset_transport
 from messagebus_django.eventstream.transports.kombu import ConsumerStats
 from messagebus_django.models import StoredMessage
-from messagebus_django.shutdown import stop_on_signals
+from messagebus_django.operations.shutdown import stop_on_signals
 
 pytestmark = pytest.mark.django_db
 
@@ -339,7 +339,7 @@ def test_consume_refuses_two_event_classes_with_one_wire_name(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from messagebus_django.eventstream import consumer as consumer_module
-    from messagebus_django.introspection import DuplicateMessageTypeError
+    from messagebus_django.operations.introspection import DuplicateMessageTypeError
 
     def duplicate(bus: object = None) -> dict[str, object]:
         raise DuplicateMessageTypeError("a.Event and b.Event are both 'x_v1'")

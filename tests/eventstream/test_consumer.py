@@ -202,7 +202,7 @@ def test_the_database_usable_probe(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_two_event_classes_with_one_wire_name_are_refused() -> None:
     from messagebus_django import Event, Metadata
-    from messagebus_django.introspection import DuplicateMessageTypeError
+    from messagebus_django.operations.introspection import DuplicateMessageTypeError
 
     class Impostor(Event):
         metadata: Metadata = Metadata(name="book_registered", schema_version=1)

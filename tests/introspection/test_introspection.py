@@ -1,4 +1,4 @@
-"""``messagebus_django.introspection``: discovery, catalog and schemas, directly."""
+"""``messagebus_django.operations.introspection``: discovery, catalog and schemas, directly."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from messagebus_django import (
     Metadata,
     Model,
 )
-from messagebus_django.introspection import (
+from messagebus_django.operations.introspection import (
     PAYLOAD_EXCLUDED_FIELDS,
     command_classes,
     format_catalog,

@@ -22,7 +22,7 @@ from books.domain.messages import (
     RegisterBook,
 )
 from messagebus_django import DefaultMessageSerializer, Message
-from messagebus_django.introspection import JSON_SCHEMA_DIALECT
+from messagebus_django.operations.introspection import JSON_SCHEMA_DIALECT
 from tests.introspection.fixture_app.messages import Price, PriceChanged
 
 FIXTURE_APP = "tests.introspection.fixture_app"

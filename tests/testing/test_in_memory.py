@@ -22,7 +22,7 @@ from messagebus_django import (
     Err,
     Ok,
 )
-from messagebus_django.bus import get_bus
+from messagebus_django.dispatching.bus import get_bus
 from messagebus_django.testing import (
     InMemoryMessageStore,
     InMemoryUnitOfWork,

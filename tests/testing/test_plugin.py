@@ -70,8 +70,8 @@ def test_a_project_without_django_settings_gets_the_fixtures(
 
         def test_the_plugin_loaded_no_django_layer():
             assert "messagebus_django.testing.plugin" in sys.modules
-            assert "messagebus_django.bus" not in sys.modules
-            assert "messagebus_django.unit_of_work" not in sys.modules
+            assert "messagebus_django.dispatching.bus" not in sys.modules
+            assert "messagebus_django.dispatching.unit_of_work" not in sys.modules
         """
     )
 

@@ -30,8 +30,8 @@ from django.dispatch import receiver
 from django.utils.connection import BaseConnectionHandler
 from django.utils.module_loading import import_string
 
-from ...conf import conf
-from ...core.eventstream import wire_envelope
+from messagebus_django.conf import conf
+from messagebus_django.core.eventstream import wire_envelope
 
 __all__ = [
     "Envelope",

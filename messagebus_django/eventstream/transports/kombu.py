@@ -23,13 +23,17 @@ from kombu.entity import Exchange, Queue, binding
 from kombu.exceptions import OperationalError
 from kombu.messaging import Producer
 
-from ...conf import conf
-from . import Envelope, Transport, TransportUnavailable
+from messagebus_django.conf import conf
+from messagebus_django.eventstream.transports import (
+    Envelope,
+    Transport,
+    TransportUnavailable,
+)
 
 if TYPE_CHECKING:
     from kombu.message import Message as KombuMessage
 
-    from ..consumer import Consumer, Outcome
+    from messagebus_django.eventstream.consumer import Consumer, Outcome
 
 __all__ = [
     "BrokerConsumer",
@@ -470,7 +474,7 @@ class BrokerConsumer:
         The count is committed before the delivery is processed, so it
         survives a consumer that dies processing it.
         """
-        from ..consumer import Outcome
+        from messagebus_django.eventstream.consumer import Outcome
 
         try:
             count = self.consumer.count_redelivery(key)

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from messagebus_django.introspection import (
+from messagebus_django.operations.introspection import (
     catalog_document,
     dumps,
     format_catalog,

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from messagebus_django.introspection import (
+from messagebus_django.operations.introspection import (
     DuplicateMessageTypeError,
     dumps,
     message_catalog,

@@ -8,10 +8,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from messagebus_django.bus import build_bus
 from messagebus_django.core import AsyncMessageBus, ConfigurationError
+from messagebus_django.dispatching.bus import build_bus
 from messagebus_django.eventstream.consumer import Consumer, Outcome
-from messagebus_django.shutdown import stop_on_signals
+from messagebus_django.operations.shutdown import stop_on_signals
 
 
 class Command(BaseCommand):

@@ -13,7 +13,7 @@ from django.db import DatabaseError, close_old_connections, connections
 from messagebus_django.conf import conf
 from messagebus_django.eventstream.management import DATABASE_OUTAGES, one_line
 from messagebus_django.eventstream.relay import OutboxRelay, RelayReport
-from messagebus_django.shutdown import stop_on_signals
+from messagebus_django.operations.shutdown import stop_on_signals
 
 logger = logging.getLogger("messagebus_django.eventstream.relay")
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from .core import (
+from messagebus_django.core import (
     AsyncAbstractMessageStoreRepository,
     GenericCommand,
     Message,
     message_type_name,
 )
-from .core.messages import payload_of
+from messagebus_django.core.messages import payload_of
 
 __all__ = ["DjangoMessageStore", "envelope_fields", "tracing_headers"]
 
@@ -73,7 +73,7 @@ class DjangoMessageStore(AsyncAbstractMessageStoreRepository):
 
     def write(self, using: str) -> list[UUID]:
         """Insert the kept messages; return the ids of the published ones."""
-        from .models import StoredMessage
+        from messagebus_django.models import StoredMessage
 
         pending, self.pending = self.pending, []
         self.written = pending

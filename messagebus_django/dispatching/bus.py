@@ -12,8 +12,8 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string, module_has_submodule
 
-from .conf import SETTING_NAMES, conf
-from .core import AsyncMessageBus, Message
+from messagebus_django.conf import SETTING_NAMES, conf
+from messagebus_django.core import AsyncMessageBus, Message
 
 __all__ = [
     "ProjectMessageBus",

@@ -9,9 +9,9 @@ from typing import Any, Self
 
 from django.db import transaction
 
-from . import bridge, metrics, signals
-from .conf import conf
-from .core import (
+from messagebus_django import signals
+from messagebus_django.conf import conf
+from messagebus_django.core import (
     AsyncAbstractMessageStoreRepository,
     AsyncAbstractRepository,
     AsyncAbstractUnitOfWork,
@@ -23,8 +23,10 @@ from .core import (
     SyncUnitOfWorkTransaction,
     run_without_loop,
 )
-from .core.repository import RepositoryBase
-from .messagestore import DjangoMessageStore
+from messagebus_django.core.repository import RepositoryBase
+from messagebus_django.dispatching import bridge
+from messagebus_django.dispatching.messagestore import DjangoMessageStore
+from messagebus_django.operations import metrics
 
 __all__ = ["DjangoSyncUnitOfWork", "DjangoUnitOfWork"]
 

@@ -11,7 +11,13 @@ from asgiref.sync import sync_to_async
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from .core import AsyncAbstractRepository, Err, GenericModel, Ok, Result
+from messagebus_django.core import (
+    AsyncAbstractRepository,
+    Err,
+    GenericModel,
+    Ok,
+    Result,
+)
 
 __all__ = ["DjangoRepository"]
 

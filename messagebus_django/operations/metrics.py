@@ -6,7 +6,7 @@ One system: every :class:`~messagebus_django.DjangoUnitOfWork` reports to
 ``MESSAGEBUS_METRICS`` is on, and a do-nothing store otherwise (nothing is
 imported then). Transactions and the bus report ``messagebus``'s metrics;
 :func:`~messagebus_django.dispatch` and the relay report theirs to the same
-store. The metric names are listed in ``messagebus_django.prometheus``.
+store. The metric names are listed in ``messagebus_django.operations.prometheus``.
 
 Expose them with ``prometheus_client``'s usual means, or route
 :func:`metrics_view` (``path("metrics", metrics_view)``).
@@ -22,17 +22,17 @@ from typing import TYPE_CHECKING, Any
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
-from . import signals
-from .conf import conf
-from .core import (
-    Message,
-    message_type_name,
+from messagebus_django import signals
+from messagebus_django.conf import conf
+from messagebus_django.core import Message, message_type_name
+from messagebus_django.core.observability import (
+    AbstractMetricsStore,
+    SinkholeMetricsStore,
 )
-from .core.observability import AbstractMetricsStore, SinkholeMetricsStore
-from .instrumentation import SignallingMetricsStore
+from messagebus_django.operations.instrumentation import SignallingMetricsStore
 
 if TYPE_CHECKING:
-    from .prometheus import MetricsStore
+    from messagebus_django.operations.prometheus import MetricsStore
 
 __all__ = ["enabled", "metrics_view", "store"]
 
@@ -46,7 +46,7 @@ def _metrics() -> MetricsStore | None:
         # The client first: the adapter's module may be imported already.
         import prometheus_client  # noqa: F401
 
-        from .prometheus import MetricsStore
+        from messagebus_django.operations.prometheus import MetricsStore
     except ImportError:
         return None
     return MetricsStore()
@@ -72,7 +72,10 @@ def _signalling(inner: AbstractMetricsStore) -> SignallingMetricsStore:
     return SignallingMetricsStore(inner)
 
 
-@receiver(signals.dispatch_finished, dispatch_uid="messagebus_django.metrics.dispatch")
+@receiver(
+    signals.dispatch_finished,
+    dispatch_uid="messagebus_django.operations.metrics.dispatch",
+)
 def _observe_dispatch(
     sender: object,
     *,
@@ -93,7 +96,9 @@ def _observe_dispatch(
     )
 
 
-@receiver(signals.relay_finished, dispatch_uid="messagebus_django.metrics.relay")
+@receiver(
+    signals.relay_finished, dispatch_uid="messagebus_django.operations.metrics.relay"
+)
 def _observe_relay(
     sender: object,
     *,

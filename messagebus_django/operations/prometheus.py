@@ -46,8 +46,8 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
         "pip install 'messagebus-django[prometheus]'"
     ) from exc
 
-from .core import GenericCommand, Metadata, TransactionStatus
-from .core.observability import AbstractMetricsStore
+from messagebus_django.core import GenericCommand, Metadata, TransactionStatus
+from messagebus_django.core.observability import AbstractMetricsStore
 
 __all__ = ["DEFAULT_COMMAND_PROCESSING_SECONDS_BUCKETS", "MetricsStore", "Singleton"]
 

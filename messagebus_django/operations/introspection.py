@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from django.apps import AppConfig, apps
 
-from .core import (
+from messagebus_django.core import (
     ConfigurationError,
     GenericCommand,
     GenericEvent,
@@ -24,10 +24,10 @@ from .core import (
     Registration,
     message_type_name,
 )
-from .core.messages import ENVELOPE_FIELDS
+from messagebus_django.core.messages import ENVELOPE_FIELDS
 
 if TYPE_CHECKING:
-    from .core import AsyncMessageBus
+    from messagebus_django.core import AsyncMessageBus
 
 __all__ = [
     "JSON_SCHEMA_DIALECT",
@@ -188,7 +188,7 @@ def message_catalog(
     that declare a default Metadata (a class without one is an abstract base).
     """
     if bus is None:
-        from .bus import get_bus
+        from messagebus_django.dispatching.bus import get_bus
 
         bus = get_bus()
     configs = list(apps.get_app_configs()) if app_configs is None else app_configs

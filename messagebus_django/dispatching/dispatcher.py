@@ -20,17 +20,18 @@ from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.utils.module_loading import import_string
 
-from . import bridge, signals
-from .bus import get_bus
-from .conf import conf
-from .core import (
+from messagebus_django import signals
+from messagebus_django.conf import conf
+from messagebus_django.core import (
     AsyncMessageBus,
     Err,
     GenericCommand,
     Message,
     SyncMessageBus,
 )
-from .unit_of_work import DjangoUnitOfWork
+from messagebus_django.dispatching import bridge
+from messagebus_django.dispatching.bus import get_bus
+from messagebus_django.dispatching.unit_of_work import DjangoUnitOfWork
 
 __all__ = ["adispatch", "dispatch", "handle_in_transaction", "unit_of_work_class"]
 

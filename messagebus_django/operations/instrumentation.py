@@ -1,6 +1,6 @@
 """The metrics store that tells the Django layer's signals of each handled message.
 
-Apart from :mod:`messagebus_django.metrics` because the testing kit uses it
+Apart from :mod:`messagebus_django.operations.metrics` because the testing kit uses it
 too, and must import no more of Django than ``django.dispatch``.
 """
 
@@ -11,9 +11,9 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from . import signals
-from .core import GenericCommand, Message, Metadata, TransactionStatus
-from .core.observability import AbstractMetricsStore
+from messagebus_django import signals
+from messagebus_django.core import GenericCommand, Message, Metadata, TransactionStatus
+from messagebus_django.core.observability import AbstractMetricsStore
 
 __all__ = ["SignallingMetricsStore"]
 
