@@ -66,8 +66,9 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 BOOKS_LIBRARIANS = ["librarians@bookstore.example"]
 LOGIN_URL = "admin:login"
 
-MESSAGEBUS_UNIT_OF_WORK = "books.unit_of_work.BooksUnitOfWork"
-MESSAGEBUS_DEPENDENCIES = {"notifier": "books.notifications.EmailNotifier"}
+MESSAGEBUS_HANDLER_MODULES = ["books.service.handlers"]
+MESSAGEBUS_UNIT_OF_WORK = "books.adapters.unit_of_work.BooksUnitOfWork"
+MESSAGEBUS_DEPENDENCIES = {"notifier": "books.adapters.notifications.EmailNotifier"}
 
 # The event stream: the real broker when BROKER_URL is set (.ci/run sets it),
 # the in-memory transport otherwise.

@@ -56,8 +56,8 @@ def test_e004_handler_module_cannot_be_imported() -> None:
 @pytest.mark.parametrize(
     "value",
     [
-        ["books.notifications.EmailNotifier"],
-        {"notifier": "books.notifications.NoSuchNotifier"},
+        ["books.adapters.notifications.EmailNotifier"],
+        {"notifier": "books.adapters.notifications.NoSuchNotifier"},
         {"notifier": 42},
     ],
 )

@@ -180,7 +180,7 @@ def test_adispatch_from_async_code() -> None:
 
 
 def test_dispatch_uses_the_configured_unit_of_work_and_database() -> None:
-    from books.unit_of_work import BooksUnitOfWork
+    from books.adapters.unit_of_work import BooksUnitOfWork
     from messagebus_django.dispatcher import unit_of_work_class
 
     assert unit_of_work_class() is BooksUnitOfWork
