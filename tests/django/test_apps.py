@@ -51,7 +51,7 @@ def test_ready_twice_is_harmless_and_touches_no_database(
         notify_librarians,
     ]
     # Scanning the same modules twice into one bus registers nothing twice.
-    second.scan("books.handlers")
+    second.scan("books.service.handlers")
     assert second.handlers_of(BookRegistered) == [
         record_registration,
         notify_librarians,
