@@ -47,7 +47,7 @@ test-pg: $(STAMP)
 	DATABASE_URL=$(PG_URL) BROKER_URL=$(BROKER_URL) $(BIN)/coverage run -m pytest $(PYTEST_ARGS)
 	$(BIN)/coverage report
 
-# DESIGN.md: the bridge relies on asgiref internals; test the oldest release
+# docs/design.md: the bridge relies on asgiref internals; test the oldest release
 # pyproject.toml allows, too (the newest is what `make test` installs).
 ASGIREF_OLDEST := 3.8.1
 test-asgiref-oldest: $(STAMP)
@@ -55,7 +55,8 @@ test-asgiref-oldest: $(STAMP)
 	$(BIN)/python -m pip install --quiet --no-deps --target .asgiref-oldest "asgiref==$(ASGIREF_OLDEST)"
 	PYTHONPATH=.asgiref-oldest $(BIN)/python -m pytest -q -p no:randomly \
 		tests/django/test_bridge.py tests/django/test_dispatch.py \
-		tests/django/test_asgi.py tests/django/test_sync_handlers.py
+		tests/django/test_asgi.py tests/django/test_sync_handlers.py \
+		tests/django/test_bridge_fallback.py
 
 migrate: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput

@@ -6,7 +6,7 @@ the connection. So the unit of work has one sync core: :func:`dispatch` opens
 ``async_to_sync``; their thread-sensitive ORM calls (``acreate``, ``aget``...)
 come back to that same thread, inside the block. :func:`adispatch` runs
 :func:`dispatch` with ``sync_to_async`` (thread-sensitive), so under ASGI each
-request's command runs on that request's own sync thread. See DESIGN.md.
+request's command runs on that request's own sync thread. See docs/design.md.
 """
 
 from __future__ import annotations
