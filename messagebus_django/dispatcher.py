@@ -62,6 +62,26 @@ async def _handle(
     return result
 
 
+NESTED_HINT = (
+    "dispatch() opens a durable transaction of its own, but it was called inside "
+    "an atomic block (yours, or ATOMIC_REQUESTS'): pass durable=False to make the "
+    "command part of that block (its rollback then undoes the command too, and "
+    "after-commit work waits for its commit), or call dispatch() outside it."
+)
+
+
+class _Atomic(transaction.Atomic):
+    """``transaction.atomic`` whose nesting error says what to do about it."""
+
+    def __enter__(self) -> None:
+        try:
+            super().__enter__()
+        except RuntimeError as exc:
+            # The one RuntimeError of Atomic.__enter__: a durable block inside
+            # another, which Django reports without saying what to do.
+            raise RuntimeError(f"{exc} {NESTED_HINT}") from exc
+
+
 def dispatch(
     command: GenericCommand[Any],
     *,
@@ -85,10 +105,10 @@ def dispatch(
     the_bus = bus if bus is not None else get_bus()
     the_uow = uow if uow is not None else unit_of_work_class()()
     if not metrics.enabled():
-        with transaction.atomic(using=the_uow.using, durable=durable):
+        with _Atomic(the_uow.using, True, durable):
             return handle_in_transaction(the_bus, command, the_uow, dependencies)
     with metrics.observe_dispatch(message_type_name(command)) as report:
-        with transaction.atomic(using=the_uow.using, durable=durable):
+        with _Atomic(the_uow.using, True, durable):
             result = handle_in_transaction(the_bus, command, the_uow, dependencies)
         report(
             "rolled_back" if the_uow.rollback_requested else "committed",
