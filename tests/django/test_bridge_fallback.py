@@ -238,3 +238,8 @@ def test_fallback_adispatch_in_parallel_and_cancelled() -> None:
     assert async_to_sync(scenario)() == (Ok(1), True)
     assert cancelled.is_set()  # the handler was cancelled, not awaited
     assert list(Book.objects.values_list("title", flat=True)) == ["ok"]
+
+
+def test_the_fallback_warning_names_asgiref_and_the_cost() -> None:
+    with pytest.warns(RuntimeWarning, match=r"asgiref \(\d+\.\d+.*slower"):
+        bridge.warn_about_fallback()

@@ -197,6 +197,8 @@ def _installed() -> list[str]:
     return list(settings.INSTALLED_APPS)
 
 
+# Django 6.1's `check` runs the database checks too (5.2's only with --database).
+@pytest.mark.django_db
 def test_manage_py_check_reports_by_id() -> None:
     out = StringIO()
     call_command("check", stdout=out)
