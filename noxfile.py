@@ -86,7 +86,9 @@ def pg(session: nox.Session) -> None:
     database_url = os.environ.get("DATABASE_URL")
     broker_url = os.environ.get("BROKER_URL")
     if not (database_url and broker_url):
-        session.error("pg needs DATABASE_URL (postgres://...) and BROKER_URL (amqp://...)")
+        session.error(
+            "pg needs DATABASE_URL (postgres://...) and BROKER_URL (amqp://...)"
+        )
     install_project(session, NEWEST[1])
     env = {"DATABASE_URL": own_database(database_url), "BROKER_URL": broker_url}
     session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", env=env)
