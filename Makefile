@@ -69,8 +69,11 @@ matrix: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 
+# `make run PORT=8001` for another port. DEBUG on for this local server only:
+# the settings keep it off everywhere else.
+PORT ?= 8000
 run: migrate
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 superuser: migrate
 	$(BIN)/python manage.py createsuperuser

@@ -3,9 +3,10 @@
 Adding a book dispatches :class:`~books.domain.messages.RegisterBook` inside
 the admin's own transaction; the "Discontinue selected books" action
 dispatches one :class:`~books.domain.messages.DiscontinueBook` per book. There
-is no command to edit a book, so an existing book's fields are read-only.
-New arrivals are written only by the event-stream consumer
-(:mod:`books.consumers`): read-only too.
+is no command to edit or delete a book, so an existing book can only be
+viewed (a change is refused, never "saved" without effect) and Django's
+"Delete selected" action is not offered. New arrivals are written only by
+the event-stream consumer (:mod:`books.consumers`): read-only too.
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from books.domain.isbn import InvalidISBN, normalize_isbn
-from books.entrypoints import discontinue_book_command, register_book_command
+from books.domain.messages import RegisterBook
+from books.entrypoints import (
+    InvalidPayload,
+    discontinue_book_command,
+    register_book_command,
+)
 from books.models import Book, BookActivity, NewArrival
 from books.service.repositories import BookRepositoryOperationResult
 from messagebus_django import Err, dispatch
@@ -74,11 +80,18 @@ class BookActivityInline(_InlineBase):
 
 
 class BookAddForm(_FormBase):
-    """The add form: the ISBN is checked and stored in its 13-digit form."""
+    """The add form: validated by :class:`RegisterBook`; :attr:`command` is the result.
+
+    The ISBN is normalised first, so that the model's uniqueness check sees
+    its 13-digit form; every other rule (such as no control characters in
+    the title) is the command's, as in the site's form, the API and the CLI.
+    """
 
     isbn = forms.CharField(
         label="ISBN", max_length=20, help_text="ISBN-10 or ISBN-13, hyphens allowed."
     )
+
+    command: RegisterBook | None = None
 
     class Meta:
         model = Book
@@ -89,6 +102,21 @@ class BookAddForm(_FormBase):
             return normalize_isbn(self.cleaned_data["isbn"])
         except InvalidISBN as error:
             raise forms.ValidationError(str(error), code="invalid_isbn") from None
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned_data = self.cleaned_data
+        if self.errors:
+            return cleaned_data
+        try:
+            self.command = register_book_command(
+                {**cleaned_data, "id": self.instance.id}
+            )
+        except InvalidPayload as invalid:
+            for field, messages_ in invalid.errors.items():
+                for message in messages_:
+                    self.add_error(field if field in self.fields else None, message)
+        return cleaned_data
 
 
 @admin.register(Book)
@@ -125,14 +153,28 @@ class BookAdmin(_AdminBase):
         # A book has no history before it is registered.
         return [] if obj is None else list(self.inlines)
 
+    def has_change_permission(
+        self, request: HttpRequest, obj: Book | None = None
+    ) -> bool:
+        # No command edits a book: its page is view-only, and a POST to it is
+        # refused rather than answered "changed successfully" with nothing
+        # saved. Without an object this is the permission the "Discontinue"
+        # action asks for.
+        return obj is None and super().has_change_permission(request)
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: Book | None = None
+    ) -> bool:
+        # Deleting would bypass the bus (no command, no event, no history):
+        # books are discontinued instead.
+        return False
+
     def save_model(
         self, request: HttpRequest, obj: Book, form: Any, change: bool
     ) -> None:
-        if change:
-            return  # Nothing is editable: there is no command to dispatch.
-        command = register_book_command(
-            {"id": obj.id, "isbn": obj.isbn, "title": obj.title, "author": obj.author}
-        )
+        # Only an add gets here (a book cannot be changed), with the form's
+        # command, whose id is the one the admin's redirect links to.
+        command: RegisterBook = form.command
         # The admin's changeform already runs inside ``atomic``: join it.
         result: BookRepositoryOperationResult = dispatch(command, durable=False)
         # The form checked the ISBN is free; losing a race to another insert

@@ -2,17 +2,23 @@
 
 The API is session-authenticated, like the pages: it shares their login and
 their CSRF protection, so a client sends the ``csrftoken`` cookie's value in
-the ``X-CSRFToken`` header (the list page sets the cookie).
+the ``X-CSRFToken`` header (the list page sets the cookie). It answers in
+JSON whatever happens: a body that is not JSON, or JSON nested deeper than a
+book could need, is a 4xx, and a database outage a 503 with ``Retry-After``.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec
 from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -36,6 +42,13 @@ from messagebus_django import Err, Ok, adispatch, dispatch
 
 ADD_BOOK = "books.add_book"
 LOGIN_URL = "admin:login"
+
+JSON_CONTENT_TYPE = "application/json"
+JSON_TOO_DEEP = "JSON nested too deeply."
+RETRY_AFTER_SECONDS = 5
+"""What a 503 asks a client to wait before trying again."""
+
+P = ParamSpec("P")
 
 
 @require_http_methods(["GET", "HEAD"])
@@ -69,7 +82,56 @@ def _errors(status: int, errors: dict[str, list[str]]) -> JsonResponse:
     return JsonResponse({"errors": errors}, status=status)
 
 
+def database_unavailable_is_503(
+    view: Callable[P, Coroutine[Any, Any, JsonResponse]],
+) -> Callable[P, Coroutine[Any, Any, JsonResponse]]:
+    """A JSON 503 with ``Retry-After`` when the database cannot be reached.
+
+    ``OperationalError`` and ``InterfaceError`` are the database's "cannot
+    serve you now" (connection refused or lost, file not openable, the
+    server shutting down, SQLite still locked after its timeout); any other
+    error is a bug and stays a 500. A command interrupted this way was
+    rolled back, so retrying is safe.
+    """
+
+    @functools.wraps(view)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> JsonResponse:
+        try:
+            return await view(*args, **kwargs)
+        except (OperationalError, InterfaceError):
+            response = JsonResponse(
+                {"error": "database unavailable, try again later"}, status=503
+            )
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
+
+    return wrapper
+
+
+def _json_body(request: HttpRequest) -> Any:
+    """The request's JSON, or a JSON error response to answer with instead."""
+    if request.content_type != JSON_CONTENT_TYPE:
+        response = JsonResponse(
+            {"error": f"Content-Type must be {JSON_CONTENT_TYPE}"}, status=415
+        )
+        response["Accept-Post"] = JSON_CONTENT_TYPE
+        return response
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return JsonResponse({"error": "request body too large"}, status=413)
+    try:
+        return json.loads(body)
+    except ValueError as invalid_json:  # JSONDecodeError and UnicodeDecodeError
+        return _errors(400, {NON_FIELD_ERRORS: [f"Invalid JSON: {invalid_json}"]})
+    except RecursionError:
+        # The parser recurses once per level; Python stops it at its
+        # recursion limit, long before a real stack overflow.
+        return _errors(400, {NON_FIELD_ERRORS: [JSON_TOO_DEEP]})
+
+
 @require_http_methods(["POST"])
+@database_unavailable_is_503
 async def api_book_list(request: HttpRequest) -> JsonResponse:
     """``POST /api/books``: register a book from ``{isbn, title, author[, id]}``."""
     user = await request.auser()
@@ -77,10 +139,9 @@ async def api_book_list(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": "authentication required"}, status=401)
     if not await user.ahas_perm(ADD_BOOK):
         return JsonResponse({"error": "permission denied"}, status=403)
-    try:
-        payload: Any = json.loads(request.body)
-    except ValueError as invalid_json:  # JSONDecodeError and UnicodeDecodeError
-        return _errors(400, {NON_FIELD_ERRORS: [f"Invalid JSON: {invalid_json}"]})
+    payload = _json_body(request)
+    if isinstance(payload, JsonResponse):
+        return payload
     try:
         command = register_book_command(payload)
     except InvalidPayload as invalid:
@@ -101,6 +162,7 @@ async def api_book_list(request: HttpRequest) -> JsonResponse:
 
 
 @require_http_methods(["GET", "HEAD"])
+@database_unavailable_is_503
 async def api_book_detail(request: HttpRequest, id: UUID) -> JsonResponse:
     """``GET /api/books/<id>``: one book, readable by anyone."""
     book = await Book.objects.filter(pk=id).afirst()

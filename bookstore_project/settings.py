@@ -1,8 +1,12 @@
 """Settings of the example bookstore.
 
 SQLite (``db.sqlite3`` beside ``manage.py``, IMMEDIATE transactions) unless
-``DATABASE_URL`` is set. Not for production as they are: set
-``DJANGO_SECRET_KEY`` and ``DJANGO_DEBUG=0`` there.
+``DATABASE_URL`` is set. They fail closed: ``DEBUG`` is off unless
+``DJANGO_DEBUG=1`` (``make run`` sets it for the local server);
+``SECRET_KEY`` is ``DJANGO_SECRET_KEY``, or else a random key generated once
+into ``.secret_key`` beside ``manage.py`` (git-ignored; every process and host
+of a real deployment must share one key, so set the variable there);
+``/metrics`` is for staff, or for ``Authorization: Bearer $METRICS_TOKEN``.
 """
 
 from __future__ import annotations
@@ -11,13 +15,14 @@ import os
 from pathlib import Path
 
 from bookstore_project.database import database_from_url, sqlite_database
+from bookstore_project.secret_key import load_or_create_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-SECRET_KEY = os.environ.get(
-    "DJANGO_SECRET_KEY", "django-insecure-bookstore-example-only-change-me"
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or load_or_create_secret_key(
+    BASE_DIR / ".secret_key"
 )
-DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
 
 INSTALLED_APPS = [
@@ -89,7 +94,10 @@ STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "admin:login"
 
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Sent mail lands in files, one per message: the console backend would print
+# it on stdout, mixed with what commands such as register_book promise there.
+EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_FILE_PATH = os.environ.get("DJANGO_EMAIL_FILE_PATH") or BASE_DIR / "sent_emails"
 BOOKS_LIBRARIANS = ["librarians@bookstore.example"]
 
 # messagebus_django: see docs/settings.md.
@@ -98,6 +106,9 @@ MESSAGEBUS_DEPENDENCIES = {"notifier": "books.notifications.EmailNotifier"}
 # The event stream's broker, e.g. amqp://guest:guest@127.0.0.1:5672// ; without
 # one, published events wait in the outbox (see the admin's "Outbox messages").
 MESSAGEBUS_BROKER_URL = os.environ.get("BROKER_URL") or None
+
+# The token Prometheus sends to /metrics (bookstore_project.metrics).
+BOOKSTORE_METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
 
 LOGGING = {
     "version": 1,

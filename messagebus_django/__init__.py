@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .core import (
     AbstractMessageSerializer,
+    AbstractMetricsStore,
     AsyncAbstractEventstreamTransport,
     AsyncAbstractMessageStoreRepository,
     AsyncAbstractRepository,
@@ -33,6 +34,7 @@ from .core import (
     GenericEvent,
     GenericModel,
     Message,
+    MessageSerializer,
     Metadata,
     MissingDependencyError,
     MissingHandlerError,
@@ -40,9 +42,25 @@ from .core import (
     Ok,
     Registration,
     Result,
+    SinkholeMetricsStore,
+    SyncAbstractEventstreamTransport,
+    SyncAbstractMessageStoreRepository,
+    SyncAbstractRepository,
+    SyncAbstractUnitOfWork,
+    SyncDependency,
+    SyncEventstreamPublisher,
+    SyncMessageBus,
+    SyncSinkholeEventstreamTransport,
+    SyncSinkholeMessageStoreRepository,
+    SyncUnitOfWorkTransaction,
+    TAsyncMessageStore,
+    TAsyncUow,
     TMetadata,
+    TMetricsStore,
     TransactionError,
     TransactionStatus,
+    TSyncMessageStore,
+    TSyncUow,
     UnwrapError,
     async_listen,
     message_type_name,
@@ -57,11 +75,16 @@ uuid7.__module__ = __name__
 if TYPE_CHECKING:
     from .bus import get_bus
     from .dispatcher import adispatch, dispatch
+    from .prometheus import MetricsStore
     from .repositories import DjangoRepository
     from .unit_of_work import DjangoUnitOfWork
 
-# The Django layer, imported on first use (PEP 562).
+# The Django layer, and the Prometheus adapter (the ``prometheus`` extra),
+# imported on first use (PEP 562).
 _DJANGO_NAMES = {
+    "MetricsStore": "prometheus",
+    # messagebus's tests reach the adapter's metaclass by this name.
+    "Singleton": "prometheus",
     "DjangoRepository": "repositories",
     "DjangoUnitOfWork": "unit_of_work",
     "adispatch": "dispatcher",
@@ -86,6 +109,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
 
 __all__ = [
     "AbstractMessageSerializer",
+    "AbstractMetricsStore",
     "AsyncAbstractEventstreamTransport",
     "AsyncAbstractMessageStoreRepository",
     "AsyncAbstractRepository",
@@ -108,14 +132,32 @@ __all__ = [
     "GenericEvent",
     "GenericModel",
     "Message",
+    "MessageSerializer",
     "Metadata",
+    "MetricsStore",
     "MissingDependencyError",
     "MissingHandlerError",
     "Model",
     "Ok",
     "Registration",
     "Result",
+    "SinkholeMetricsStore",
+    "SyncAbstractEventstreamTransport",
+    "SyncAbstractMessageStoreRepository",
+    "SyncAbstractRepository",
+    "SyncAbstractUnitOfWork",
+    "SyncDependency",
+    "SyncEventstreamPublisher",
+    "SyncMessageBus",
+    "SyncSinkholeEventstreamTransport",
+    "SyncSinkholeMessageStoreRepository",
+    "SyncUnitOfWorkTransaction",
+    "TAsyncMessageStore",
+    "TAsyncUow",
     "TMetadata",
+    "TMetricsStore",
+    "TSyncMessageStore",
+    "TSyncUow",
     "TransactionError",
     "TransactionStatus",
     "UnwrapError",

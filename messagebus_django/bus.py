@@ -12,14 +12,32 @@ from django.dispatch import receiver
 from django.utils.module_loading import import_string, module_has_submodule
 
 from .conf import SETTING_NAMES, conf
-from .core import AsyncMessageBus
+from .core import AsyncMessageBus, Message
 
-__all__ = ["build_bus", "get_bus", "handler_modules", "reset_bus"]
+__all__ = ["ProjectMessageBus", "build_bus", "get_bus", "handler_modules", "reset_bus"]
 
 HANDLERS_MODULE = "handlers"
 
 _lock = threading.Lock()
-_bus: AsyncMessageBus | None = None
+_bus: AsyncMessageBus[Any] | None = None
+
+
+class ProjectMessageBus(AsyncMessageBus[Any]):
+    """The bus :func:`build_bus` makes: its error hints speak of settings and apps."""
+
+    def missing_handler_hint(self, msg_type: type[Message[Any]]) -> str:
+        return (
+            "decorate a handler whose first parameter is annotated with it with "
+            "@async_listen (or @sync_listen) in a 'handlers.py' module (or "
+            "package) of an installed app, or list its module in "
+            "MESSAGEBUS_HANDLER_MODULES"
+        )
+
+    def missing_dependency_hint(self, name: str) -> str:
+        return (
+            f"add {name!r} to MESSAGEBUS_DEPENDENCIES (a dotted path to its "
+            f"factory), or pass it to dispatch(..., {name}=...)"
+        )
 
 
 def handler_modules() -> list[str]:
@@ -45,7 +63,7 @@ def handler_modules() -> list[str]:
     return modules
 
 
-def build_bus(modules: Sequence[str] | None = None) -> AsyncMessageBus:
+def build_bus(modules: Sequence[str] | None = None) -> AsyncMessageBus[Any]:
     """A new bus with the configured dependencies and the scanned handlers.
 
     ``modules`` replaces :func:`handler_modules` (a consumer's own handlers).
@@ -55,12 +73,12 @@ def build_bus(modules: Sequence[str] | None = None) -> AsyncMessageBus:
         name: import_string(path) if isinstance(path, str) else path
         for name, path in conf.DEPENDENCIES.items()
     }
-    bus = AsyncMessageBus(**dependencies)
+    bus = ProjectMessageBus(**dependencies)
     bus.scan(*(handler_modules() if modules is None else modules))
     return bus
 
 
-def get_bus() -> AsyncMessageBus:
+def get_bus() -> AsyncMessageBus[Any]:
     """The project's bus, built on first use after start-up or a settings change."""
     global _bus
     bus = _bus

@@ -23,12 +23,13 @@ from . import bridge, metrics
 from .bus import get_bus
 from .conf import conf
 from .core import (
+    AbstractMetricsStore,
     AsyncMessageBus,
     Err,
     GenericCommand,
     Message,
+    SyncMessageBus,
     message_type_name,
-    run_without_loop,
 )
 from .unit_of_work import DjangoUnitOfWork
 
@@ -82,6 +83,21 @@ class _Atomic(transaction.Atomic):
             raise RuntimeError(f"{exc} {NESTED_HINT}") from exc
 
 
+def _handle_sync(
+    bus: SyncMessageBus[Any],
+    command: Message[Any],
+    uow: DjangoUnitOfWork,
+    dependencies: dict[str, Any],
+) -> Any:
+    with uow.sync_view() as uow_transaction:
+        result = bus.handle(command, uow_transaction, **dependencies)
+        if isinstance(result, Err):
+            uow_transaction.rollback()
+        else:
+            uow_transaction.commit()
+    return result
+
+
 def dispatch(
     command: GenericCommand[Any],
     *,
@@ -104,10 +120,12 @@ def dispatch(
     """
     the_bus = bus if bus is not None else get_bus()
     the_uow = uow if uow is not None else unit_of_work_class()()
-    if not metrics.enabled():
+    metrics_store = the_uow.metrics_store
+    if type(metrics_store).observe_dispatch is AbstractMetricsStore.observe_dispatch:
+        # Nothing to report to: no timing, no list of handled messages.
         with _Atomic(the_uow.using, True, durable):
             return handle_in_transaction(the_bus, command, the_uow, dependencies)
-    with metrics.observe_dispatch(message_type_name(command)) as report:
+    with metrics.observe_dispatch(metrics_store, message_type_name(command)) as report:
         with _Atomic(the_uow.using, True, durable):
             result = handle_in_transaction(the_bus, command, the_uow, dependencies)
         report(
@@ -125,8 +143,9 @@ def handle_in_transaction(
 ) -> Any:
     """Run the handlers inside the caller's open ``atomic`` block and settle it."""
     if bus.all_sync:
-        # No event loop, no thread hop: the sync handlers run right here.
-        result = run_without_loop(_handle(bus, message, uow, dependencies))
+        # messagebus's sync bus over the same handlers: no event loop, no
+        # thread hop; the sync handlers run right here.
+        result = _handle_sync(bus.sync_view(), message, uow, dependencies)
     else:
         result = bridge.run(_handle, bus, message, uow, dependencies)
     uow.end()

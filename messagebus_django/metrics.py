@@ -1,22 +1,12 @@
-"""Prometheus metrics, with the ``prometheus`` extra (``prometheus-client``).
+"""The project's metrics store: Prometheus with the ``prometheus`` extra.
 
-Nothing is imported, and nothing is counted, when the extra is absent or
-``MESSAGEBUS_METRICS`` is ``False``. Metrics:
-
-``messagebus_messages_handled_total{type}``
-    Messages handled by committed units of work (commands and events).
-``messagebus_dispatches_total{command, outcome}``
-    Units of work by outcome: ``committed``, ``rolled_back`` (an ``Err``) or
-    ``failed`` (a handler raised).
-``messagebus_dispatch_seconds{command}``
-    Time from the start of ``dispatch()`` to the end of its transaction.
-``messagebus_relay_sent_total{type}``, ``messagebus_relay_failures_total{type}``,
-``messagebus_relay_dead_total{type}``
-    What the relay did with outbox messages.
-``messagebus_relay_lag_seconds``
-    From a message's creation to its acknowledgement by the broker.
-``messagebus_outbox_backlog``
-    Published events waiting in the outbox (counted at the end of each relay sweep).
+One system: every :class:`~messagebus_django.DjangoUnitOfWork` reports to
+:func:`store`, which is :class:`messagebus_django.MetricsStore` on
+``prometheus_client``'s default registry when the extra is installed and
+``MESSAGEBUS_METRICS`` is on, and a do-nothing store otherwise (nothing is
+imported then). Transactions and the bus report ``messagebus``'s metrics;
+:func:`~messagebus_django.dispatch` and the relay report theirs to the same
+store. The metric names are listed in ``messagebus_django.prometheus``.
 
 Expose them with ``prometheus_client``'s usual means, or route
 :func:`metrics_view` (``path("metrics", metrics_view)``).
@@ -29,74 +19,32 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.http import HttpRequest, HttpResponse
 
 from .conf import conf
+from .core.observability import AbstractMetricsStore, SinkholeMetricsStore
 
 if TYPE_CHECKING:
-    from prometheus_client import CollectorRegistry
+    from .prometheus import MetricsStore
 
-__all__ = ["enabled", "metrics_view", "observe_dispatch"]
+__all__ = ["enabled", "metrics_view", "observe_dispatch", "observe_relay", "store"]
 
-
-_collectors: dict[str, Any] | None = None
+_SINKHOLE = SinkholeMetricsStore()
 
 
 @functools.cache
-def _metrics() -> dict[str, Any] | None:
-    """The collectors, made once per process; ``None`` without the extra."""
-    global _collectors
+def _metrics() -> MetricsStore | None:
+    """The Prometheus store, made once per process; ``None`` without the extra."""
     try:
-        import prometheus_client as prometheus
+        # The client first: the adapter's module may be imported already.
+        import prometheus_client  # noqa: F401
+
+        from .prometheus import MetricsStore
     except ImportError:
         return None
-    if _collectors is None:
-        _collectors = _create(prometheus)
-    return _collectors
-
-
-def _create(prometheus: Any) -> dict[str, Any]:
-    return {
-        "prometheus": prometheus,
-        "handled": prometheus.Counter(
-            "messagebus_messages_handled_total",
-            "Messages handled by committed units of work.",
-            ["type"],
-        ),
-        "dispatches": prometheus.Counter(
-            "messagebus_dispatches_total",
-            "Units of work by outcome.",
-            ["command", "outcome"],
-        ),
-        "dispatch_seconds": prometheus.Histogram(
-            "messagebus_dispatch_seconds",
-            "Duration of dispatch(), transaction included.",
-            ["command"],
-        ),
-        "relay_sent": prometheus.Counter(
-            "messagebus_relay_sent_total", "Outbox messages sent.", ["type"]
-        ),
-        "relay_failures": prometheus.Counter(
-            "messagebus_relay_failures_total",
-            "Outbox messages the broker refused (retried later).",
-            ["type"],
-        ),
-        "relay_dead": prometheus.Counter(
-            "messagebus_relay_dead_total",
-            "Outbox messages given up after too many refusals.",
-            ["type"],
-        ),
-        "relay_lag": prometheus.Histogram(
-            "messagebus_relay_lag_seconds",
-            "From a message's creation to its acknowledgement by the broker.",
-            buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800, float("inf")),
-        ),
-        "backlog": prometheus.Gauge(
-            "messagebus_outbox_backlog", "Published events waiting in the outbox."
-        ),
-    }
+    return MetricsStore()
 
 
 def enabled() -> bool:
@@ -104,29 +52,30 @@ def enabled() -> bool:
     return conf.METRICS and _metrics() is not None
 
 
+def store() -> AbstractMetricsStore:
+    """The store units of work report to: Prometheus's, or one that keeps nothing."""
+    found = _metrics() if conf.METRICS else None
+    return _SINKHOLE if found is None else found
+
+
 @contextmanager
 def observe_dispatch(
-    command_type: str,
+    metrics_store: AbstractMetricsStore, command_type: str
 ) -> Iterator[Callable[[str, Iterable[str]], None]]:
     """Time a dispatch; the caller reports its outcome and the handled types."""
-    metrics = _metrics() if conf.METRICS else None
-    outcome: list[Any] = ["failed", ()]
+    outcome: tuple[str, Iterable[str]] = ("failed", ())
 
     def report(result: str, handled: Iterable[str]) -> None:
-        outcome[:] = [result, handled]
+        nonlocal outcome
+        outcome = (result, handled)
 
     started = time.perf_counter()
     try:
         yield report
     finally:
-        if metrics is not None:
-            metrics["dispatch_seconds"].labels(command_type).observe(
-                time.perf_counter() - started
-            )
-            metrics["dispatches"].labels(command_type, outcome[0]).inc()
-            if outcome[0] == "committed":
-                for type_name in outcome[1]:
-                    metrics["handled"].labels(type_name).inc()
+        metrics_store.observe_dispatch(
+            command_type, outcome[0], time.perf_counter() - started, outcome[1]
+        )
 
 
 def observe_relay(
@@ -136,30 +85,16 @@ def observe_relay(
     backlog: int | None,
 ) -> None:
     """Count one relay pass: ``sent`` holds (type, created_at, published_at)."""
-    metrics = _metrics() if conf.METRICS else None
-    if metrics is None:
-        return
-    for type_name, created_at, published_at in sent:
-        metrics["relay_sent"].labels(type_name).inc()
-        metrics["relay_lag"].observe(
-            max((published_at - created_at).total_seconds(), 0)
-        )
-    for type_name in failed:
-        metrics["relay_failures"].labels(type_name).inc()
-    for type_name in dead:
-        metrics["relay_dead"].labels(type_name).inc()
-    if backlog is not None:
-        metrics["backlog"].set(backlog)
+    store().observe_relay(sent, failed, dead, backlog)
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """The metrics in Prometheus' text format; 404 when metrics are off."""
-    metrics = _metrics() if conf.METRICS else None
-    if metrics is None:
+    found = _metrics() if conf.METRICS else None
+    if found is None:
         return HttpResponse("Metrics are off.", status=404, content_type="text/plain")
-    prometheus = metrics["prometheus"]
-    registry: CollectorRegistry = prometheus.REGISTRY
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
     return HttpResponse(
-        prometheus.generate_latest(registry),
-        content_type=prometheus.CONTENT_TYPE_LATEST,
+        generate_latest(found.registry), content_type=CONTENT_TYPE_LATEST
     )

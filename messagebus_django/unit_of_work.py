@@ -5,21 +5,28 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Self
 
 from django.db import transaction
 
-from . import bridge
+from . import bridge, metrics
 from .conf import conf
 from .core import (
+    AsyncAbstractMessageStoreRepository,
     AsyncAbstractRepository,
     AsyncAbstractUnitOfWork,
     AsyncUnitOfWorkTransaction,
     Message,
+    SinkholeMetricsStore,
+    SyncAbstractMessageStoreRepository,
+    SyncAbstractUnitOfWork,
+    SyncUnitOfWorkTransaction,
+    run_without_loop,
 )
+from .core.repository import RepositoryBase
 from .outbox import DjangoMessageStore
 
-__all__ = ["DjangoUnitOfWork"]
+__all__ = ["DjangoSyncUnitOfWork", "DjangoUnitOfWork"]
 
 
 class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
@@ -44,6 +51,9 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
     def __init__(self, *, using: str | None = None) -> None:
         using = using or conf.DATABASE
         self.using = using
+        if type(self.metrics_store) is SinkholeMetricsStore:
+            # No store of the subclass's own: the project's (MESSAGEBUS_METRICS).
+            self.metrics_store = metrics.store()
         if conf.STORE_MESSAGES:
             self.messagestore = DjangoMessageStore()
         for name, repository_class in self.concrete_repository_classes().items():
@@ -68,14 +78,26 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
                 )
         return declared
 
-    async def __aenter__(self) -> AsyncUnitOfWorkTransaction[Any]:
+    def _reset(self) -> None:
         # A unit of work may be reused: forget the last transaction's state.
         self.rollback_requested = False
         self.after_commit = []
         if isinstance(self.messagestore, DjangoMessageStore):
             self.messagestore.pending = []
             self.messagestore.written = []
+
+    async def __aenter__(self) -> AsyncUnitOfWorkTransaction[Any]:
+        self._reset()
         return await super().__aenter__()
+
+    def sync_view(self) -> DjangoSyncUnitOfWork:
+        """This unit of work as the sync bus takes it (``with ... as transaction``).
+
+        :func:`~messagebus_django.dispatch` uses it when every handler is sync:
+        the same repositories, message store, metrics store and ``atomic``
+        block, with plain-``def`` ``commit()`` and ``rollback()``.
+        """
+        return DjangoSyncUnitOfWork(self)
 
     async def commit(self) -> None:
         """Let the ``atomic`` block commit when it ends."""
@@ -130,6 +152,60 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
                 )
         for callback in self.after_commit:
             transaction.on_commit(_as_sync(callback), using=self.using, robust=True)
+
+
+class _SyncMessageStore(SyncAbstractMessageStoreRepository):
+    """The Django unit of work's message store, for the sync bus."""
+
+    def __init__(self, store: AsyncAbstractMessageStoreRepository) -> None:
+        super().__init__()
+        self.store = store
+
+    def _add(self, message: Message[Any]) -> None:
+        # The Django store only keeps the message here (it writes in end()).
+        run_without_loop(self.store.add(message))
+
+    def discard_eventstream(self) -> None:
+        super().discard_eventstream()
+        self.store.discard_eventstream()
+
+
+class DjangoSyncUnitOfWork(SyncAbstractUnitOfWork[Any]):
+    """A :class:`DjangoUnitOfWork` seen by the sync bus (see its ``sync_view()``).
+
+    Its repositories are the Django unit of work's own objects; other
+    attributes (``using``, ``on_commit``...) are read from it.
+    """
+
+    def __init__(self, uow: DjangoUnitOfWork) -> None:
+        self.django_uow = uow
+        self.metrics_store = uow.metrics_store
+        self.messagestore = _SyncMessageStore(uow.messagestore)
+        for name, member in vars(uow).items():
+            if isinstance(member, RepositoryBase):
+                setattr(self, name, member)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "django_uow":  # not set yet: no endless recursion
+            raise AttributeError(name)
+        return getattr(self.django_uow, name)
+
+    def __enter__(self) -> SyncUnitOfWorkTransaction[Self]:
+        self.django_uow._reset()
+        return super().__enter__()
+
+    def commit(self) -> None:
+        """Let the ``atomic`` block commit when it ends."""
+        self.django_uow.rollback_requested = False
+
+    def rollback(self) -> None:
+        """Make the ``atomic`` block roll back when it ends."""
+        self.django_uow.rollback_requested = True
+        self.django_uow.after_commit.clear()
+
+    def run_after_commit(self, callback: Callable[[], None]) -> None:
+        """Defer ``callback`` until the database has committed (``on_commit``)."""
+        self.django_uow.after_commit.append(callback)
 
 
 def _as_sync(func: Callable[[], Any]) -> Callable[[], None]:

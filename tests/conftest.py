@@ -22,6 +22,7 @@ from books.service.repositories import (
     BookRepositoryOperationResult,
     BookRepositoryResult,
 )
+from books.service.unit_of_work import AbstractUnitOfWork
 from messagebus_django import AsyncEventstreamPublisher, AsyncMessageBus, Err, Ok
 from messagebus_django.testing import (
     InMemoryMessageStore,
@@ -69,8 +70,12 @@ class InMemoryActivityRepository(AbstractActivityRepository):
         self.seen.append(model)
 
 
-class InMemoryBooksUnitOfWork(InMemoryUnitOfWork):
-    """The testing kit's in-memory unit of work, with the books repositories."""
+class InMemoryBooksUnitOfWork(InMemoryUnitOfWork, AbstractUnitOfWork):
+    """The testing kit's in-memory unit of work, with the books repositories.
+
+    Also an ``AbstractUnitOfWork`` of the books: its transactions are the ones
+    the handlers are typed to take.
+    """
 
     books: InMemoryBookRepository
     activities: InMemoryActivityRepository

@@ -67,7 +67,7 @@ class UnitOfWork(AsyncAbstractUnitOfWork[BookRepository]):
         pass
 
 
-Transaction = AsyncUnitOfWorkTransaction[BookRepository]
+Transaction = AsyncUnitOfWorkTransaction[UnitOfWork]
 
 
 @async_listen

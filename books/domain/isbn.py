@@ -2,6 +2,9 @@
 
 Every ISBN is stored as its 13-digit form without separators, so the same
 book entered as ISBN-10 or ISBN-13, with or without hyphens, is one book.
+Only the ASCII digits 0-9 count as digits: ``str.isdigit()`` also accepts
+Arabic-Indic or superscript digits, which would store a second copy of a book
+under another spelling, or fail in ``int()``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,14 @@ __all__ = ["ISBN", "InvalidISBN", "complete_isbn13", "normalize_isbn"]
 
 class InvalidISBN(ValueError):
     """Not a valid ISBN-10 or ISBN-13."""
+
+
+_DIGITS = frozenset("0123456789")
+_SEPARATORS = str.maketrans("", "", "- ")
+
+
+def _digits(chars: str) -> bool:
+    return _DIGITS.issuperset(chars)
 
 
 def _isbn10_ok(digits: str) -> bool:
@@ -39,15 +50,18 @@ def _isbn13_check_digit(first12: str) -> int:
 
 def normalize_isbn(value: str) -> str:
     """Return the 13-digit form of ``value`` or raise :class:`InvalidISBN`."""
-    compact = value.replace("-", "").replace(" ", "").upper()
+    compact = value.translate(_SEPARATORS).upper()
+    if not _digits(compact.removesuffix("X")):
+        raise InvalidISBN(
+            "An ISBN has only the digits 0-9 (an ISBN-10 may end in X), "
+            "with hyphens or spaces between them."
+        )
     if len(compact) == 10:
-        if not (compact[:9].isdigit() and (compact[9].isdigit() or compact[9] == "X")):
-            raise InvalidISBN("An ISBN-10 has 9 digits and a digit or X.")
         if not _isbn10_ok(compact):
             raise InvalidISBN("This ISBN-10's check digit is wrong.")
         return complete_isbn13("978" + compact[:9])
     if len(compact) == 13:
-        if not compact.isdigit():
+        if not _digits(compact):
             raise InvalidISBN("An ISBN-13 has 13 digits.")
         if not compact.startswith(("978", "979")):
             raise InvalidISBN("An ISBN-13 starts with 978 or 979.")

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
-
-from pydantic import StringConstraints
 
 from messagebus_django import Command, Event, Field, Metadata, uuid7
 
 from .isbn import ISBN
-
-Text = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)
-]
+from .text import Reason, Text
 
 
 class RegisterBook(Command):
@@ -44,9 +38,7 @@ class DiscontinueBook(Command):
     """Stop selling a book; it stays in the catalogue."""
 
     id: UUID
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] = (
-        ""
-    )
+    reason: Reason = ""
     metadata: Metadata = Metadata(name="discontinue_book", schema_version=1)
 
 

@@ -12,4 +12,4 @@ class AbstractUnitOfWork(AsyncAbstractUnitOfWork[AbstractBookRepository]):
     activities: AbstractActivityRepository
 
 
-BooksTransaction = AsyncUnitOfWorkTransaction[AbstractBookRepository]
+BooksTransaction = AsyncUnitOfWorkTransaction[AbstractUnitOfWork]

@@ -13,6 +13,9 @@ from .eventstream import (
     AsyncEventstreamPublisher,
     AsyncSinkholeEventstreamTransport,
     DefaultMessageSerializer,
+    SyncAbstractEventstreamTransport,
+    SyncEventstreamPublisher,
+    SyncSinkholeEventstreamTransport,
 )
 from .messages import (
     Command,
@@ -27,12 +30,14 @@ from .messages import (
     message_type_name,
     uuid7,
 )
+from .observability import AbstractMetricsStore, SinkholeMetricsStore, TMetricsStore
 from .registry import (
     AsyncMessageBus,
     ConfigurationError,
     MissingDependencyError,
     MissingHandlerError,
     Registration,
+    SyncMessageBus,
     async_listen,
     listened_type,
     run_without_loop,
@@ -42,18 +47,31 @@ from .repository import (
     AsyncAbstractMessageStoreRepository,
     AsyncAbstractRepository,
     AsyncSinkholeMessageStoreRepository,
+    SyncAbstractMessageStoreRepository,
+    SyncAbstractRepository,
+    SyncSinkholeMessageStoreRepository,
 )
 from .result import Err, Ok, Result, UnwrapError
+from .transaction import TransactionError, TransactionStatus
 from .unit_of_work import (
     AsyncAbstractUnitOfWork,
     AsyncDependency,
     AsyncUnitOfWorkTransaction,
-    TransactionError,
-    TransactionStatus,
+    SyncAbstractUnitOfWork,
+    SyncDependency,
+    SyncUnitOfWorkTransaction,
+    TAsyncMessageStore,
+    TAsyncUow,
+    TSyncMessageStore,
+    TSyncUow,
 )
+
+MessageSerializer = DefaultMessageSerializer
+"""``messagebus``'s name for :class:`DefaultMessageSerializer`."""
 
 __all__ = [
     "AbstractMessageSerializer",
+    "AbstractMetricsStore",
     "AsyncAbstractEventstreamTransport",
     "AsyncAbstractMessageStoreRepository",
     "AsyncAbstractRepository",
@@ -74,6 +92,7 @@ __all__ = [
     "GenericEvent",
     "GenericModel",
     "Message",
+    "MessageSerializer",
     "Metadata",
     "MissingDependencyError",
     "MissingHandlerError",
@@ -81,7 +100,23 @@ __all__ = [
     "Ok",
     "Registration",
     "Result",
+    "SinkholeMetricsStore",
+    "SyncAbstractEventstreamTransport",
+    "SyncAbstractMessageStoreRepository",
+    "SyncAbstractRepository",
+    "SyncAbstractUnitOfWork",
+    "SyncDependency",
+    "SyncEventstreamPublisher",
+    "SyncMessageBus",
+    "SyncSinkholeEventstreamTransport",
+    "SyncSinkholeMessageStoreRepository",
+    "SyncUnitOfWorkTransaction",
+    "TAsyncMessageStore",
+    "TAsyncUow",
     "TMetadata",
+    "TMetricsStore",
+    "TSyncMessageStore",
+    "TSyncUow",
     "TransactionError",
     "TransactionStatus",
     "UnwrapError",

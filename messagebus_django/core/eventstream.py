@@ -14,6 +14,9 @@ __all__ = [
     "AsyncEventstreamPublisher",
     "AsyncSinkholeEventstreamTransport",
     "DefaultMessageSerializer",
+    "SyncAbstractEventstreamTransport",
+    "SyncEventstreamPublisher",
+    "SyncSinkholeEventstreamTransport",
 ]
 
 
@@ -72,5 +75,40 @@ class AsyncEventstreamPublisher:
         if not message.metadata.published:
             return
         await self.transport.send_message_serialized(
+            self.serializer.serialize_message(message)
+        )
+
+
+class SyncAbstractEventstreamTransport(abc.ABC):
+    """:class:`AsyncAbstractEventstreamTransport` for the sync bus."""
+
+    @abc.abstractmethod
+    def send_message_serialized(self, message: Mapping[str, Any]) -> None:
+        """Send one serialized message."""
+
+
+class SyncSinkholeEventstreamTransport(SyncAbstractEventstreamTransport):
+    """A sync transport that drops everything: the default when none is set."""
+
+    def send_message_serialized(self, message: Mapping[str, Any]) -> None:
+        """Drop ``message``."""
+
+
+class SyncEventstreamPublisher:
+    """:class:`AsyncEventstreamPublisher` for the sync bus."""
+
+    def __init__(
+        self,
+        transport: SyncAbstractEventstreamTransport,
+        serializer: AbstractMessageSerializer | None = None,
+    ) -> None:
+        self.transport = transport
+        self.serializer = serializer or DefaultMessageSerializer()
+
+    def send_message(self, message: Message[Any]) -> None:
+        """Serialize and send ``message`` if it is published; ignore it otherwise."""
+        if not message.metadata.published:
+            return
+        self.transport.send_message_serialized(
             self.serializer.serialize_message(message)
         )

@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Mapping, MutableSequence
+from collections.abc import Iterable, Mapping, MutableSequence
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID, SafeUUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 
 __all__ = [
     "ENVELOPE_FIELDS",
@@ -94,6 +94,20 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _tracing_id_text(value: UUID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+TracingId = Annotated[
+    UUID | None, PlainSerializer(_tracing_id_text, return_type=str | None)
+]
+"""A tracing id: a UUID on the model, its text in ``model_dump()``.
+
+``Metadata.model_dump()`` stays JSON-ready (code written for ``messagebus``
+stores it in JSON columns); validating the text gives the UUID back.
+"""
+
+
 class Metadata(BaseModel):
     """What names a message on the wire; declared once per message class."""
 
@@ -105,9 +119,9 @@ class Metadata(BaseModel):
     """Version of the payload's schema; bump it on incompatible changes."""
     published: bool = False
     """Whether the message leaves the process through the event stream."""
-    correlation_id: UUID | None = None
+    correlation_id: TracingId = None
     """The same for a command and every message it causes (set by the bus)."""
-    causation_id: UUID | None = None
+    causation_id: TracingId = None
     """The id of the message whose handling raised this one (set by the bus)."""
 
 
@@ -145,12 +159,8 @@ class Message(BaseModel, Generic[TMetadata]):
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        fields = ", ".join(
-            f"{key}={value!r}"
-            for key, value in self.__dict__.items()
-            if key not in ENVELOPE_FIELDS
-        )
-        return f"{type(self).__name__}({fields})"
+        """``<RegisterBook title='...'>``: the class and the payload fields."""
+        return _repr(self, ENVELOPE_FIELDS, ())
 
 
 TMessage = TypeVar("TMessage", bound="Message[Any]")
@@ -234,6 +244,25 @@ class GenericModel(BaseModel, Generic[TMetadata]):
         return _model_content(self) == _model_content(other)
 
     __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        """``<Book title='...'>``, then ``message=[...]`` while events are pending."""
+        return _repr(
+            self,
+            _MODEL_BOOKKEEPING,
+            [("message", self.messages)] if self.messages else (),
+        )
+
+
+_MODEL_BOOKKEEPING = frozenset({"messages"})
+
+
+def _repr(
+    obj: BaseModel, hidden: frozenset[str], extra: Iterable[tuple[str, Any]]
+) -> str:
+    shown = [(key, value) for key, value in obj.__dict__.items() if key not in hidden]
+    parts = [f"{key}={value!r}" for key, value in (*shown, *extra)]
+    return " ".join([f"<{type(obj).__name__}", *parts]).rstrip() + ">"
 
 
 def _model_content(model: GenericModel[Any]) -> dict[str, Any]:

@@ -1,51 +1,102 @@
-"""The unit of work and its transaction.
+"""The unit of work and its transaction, async and sync.
 
-``async with uow as transaction`` gives an :class:`AsyncUnitOfWorkTransaction`
-that must be explicitly committed or rolled back before the block ends;
-leaving it open is a :class:`TransactionError`, and an exception inside the
-block rolls it back.
+``async with uow as transaction`` (``with uow as transaction`` for the sync
+unit of work) gives a transaction that must be explicitly committed or rolled
+back before the block ends; leaving it open is a :class:`TransactionError`
+(and it is rolled back), and an exception inside the block rolls it back.
+
+Units of work take three type parameters, ``[TRepositories, TMessageStore,
+TMetricsStore]``; the last two have defaults, so ``AsyncAbstractUnitOfWork[Repos]``
+keeps working. A transaction is typed by its unit of work:
+``AsyncUnitOfWorkTransaction[BooksUnitOfWork]``.
 """
 
 from __future__ import annotations
 
 import abc
-import enum
-from collections.abc import Awaitable, Callable, Iterator
+import inspect
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from types import TracebackType
-from typing import Any, Generic, TypeVar, get_type_hints
+from typing import Any, ClassVar, Generic, Self, cast, get_type_hints
+
+from typing_extensions import TypeVar
 
 from .messages import Message
+from .observability import AbstractMetricsStore, SinkholeMetricsStore, TMetricsStore
 from .repository import (
     AsyncAbstractMessageStoreRepository,
     AsyncAbstractRepository,
     AsyncSinkholeMessageStoreRepository,
+    RepositoryBase,
+    SyncAbstractMessageStoreRepository,
+    SyncAbstractRepository,
+    SyncSinkholeMessageStoreRepository,
 )
+from .transaction import TransactionError, TransactionStatus
 
 __all__ = [
     "AsyncAbstractUnitOfWork",
     "AsyncDependency",
     "AsyncUnitOfWorkTransaction",
+    "SyncAbstractUnitOfWork",
+    "SyncDependency",
+    "SyncUnitOfWorkTransaction",
+    "TAsyncMessageStore",
+    "TAsyncUow",
+    "TSyncMessageStore",
+    "TSyncUow",
     "TransactionError",
     "TransactionStatus",
+    "run_without_loop",
 ]
 
-TRepositories = TypeVar("TRepositories", bound=AsyncAbstractRepository[Any])
+TRepositories = TypeVar(
+    "TRepositories", bound=AsyncAbstractRepository[Any], covariant=True
+)
+TSyncRepositories = TypeVar(
+    "TSyncRepositories", bound=SyncAbstractRepository[Any], covariant=True
+)
+TAsyncMessageStore = TypeVar(
+    "TAsyncMessageStore",
+    bound=AsyncAbstractMessageStoreRepository,
+    default=AsyncAbstractMessageStoreRepository,
+)
+"""The message store type of an async unit of work (its second type parameter)."""
+TSyncMessageStore = TypeVar(
+    "TSyncMessageStore",
+    bound=SyncAbstractMessageStoreRepository,
+    default=SyncAbstractMessageStoreRepository,
+)
+"""The message store type of a sync unit of work (its second type parameter)."""
 
 _REPOSITORY_TYPES: dict[type[Any], bool] = {}
 
-
-class TransactionStatus(enum.Enum):
-    """Where a transaction is in its life."""
-
-    running = "running"
-    committed = "committed"
-    rolledback = "rolledback"
-    streaming = "streaming"
-    closed = "closed"
+TResult = TypeVar("TResult")
 
 
-class TransactionError(RuntimeError):
-    """A transaction was used out of order (closed twice, never ended...)."""
+def run_without_loop(awaitable: Coroutine[Any, Any, TResult]) -> TResult:
+    """Run a coroutine that never waits, synchronously, with no event loop.
+
+    This is how a bus whose handlers are all sync handles a command with no
+    loop and no thread hop. A coroutine that does wait (on I/O, a sleep, a
+    future) is closed and a ``RuntimeError`` is raised.
+    """
+    try:
+        awaitable.send(None)
+    except StopIteration as done:
+        return cast(TResult, done.value)
+    awaitable.close()
+    raise RuntimeError(
+        "A coroutine waited while the bus ran without an event loop (all handlers "
+        "are sync): dependency hooks and message stores must not await I/O there"
+    )
+
+
+def _call_sync_hook(hook: Callable[[], Any]) -> None:
+    # An AsyncDependency given to the sync bus: its hooks run with no loop.
+    result = hook()
+    if inspect.iscoroutine(result):
+        run_without_loop(result)
 
 
 class AsyncDependency:
@@ -61,17 +112,93 @@ class AsyncDependency:
         """Called once the transaction has rolled back."""
 
 
-class AsyncAbstractUnitOfWork(abc.ABC, Generic[TRepositories]):
+class SyncDependency:
+    """:class:`AsyncDependency` for the sync bus: plain methods."""
+
+    def on_after_commit(self) -> None:
+        """Called once the transaction has committed."""
+
+    def on_after_rollback(self) -> None:
+        """Called once the transaction has rolled back."""
+
+
+class _UnitOfWorkBase:
+    """What async and sync units of work share: their repositories."""
+
+    _repository_base: ClassVar[type[RepositoryBase[Any]]] = RepositoryBase
+
+    metrics_store: Any = SinkholeMetricsStore()
+    """Where transactions and the bus report what they do (by default, nowhere)."""
+
+    @classmethod
+    def repository_classes(cls) -> dict[str, type[Any]]:
+        """The repositories the class declares as annotations, by attribute name.
+
+        Abstract ones included (a subclass or the caller gives the concrete
+        one). Worked out once per class.
+        """
+        declared: dict[str, type[Any]] | None = cls.__dict__.get(
+            "_declared_repositories"
+        )
+        if declared is None:
+            declared = {
+                name: hint
+                for name, hint in get_type_hints(cls).items()
+                if isinstance(hint, type) and issubclass(hint, cls._repository_base)
+            }
+            # Set on this very class: a subclass works out its own.
+            type.__setattr__(cls, "_declared_repositories", declared)
+        return declared
+
+    def iter_repositories(self) -> Iterator[Any]:
+        """The repositories of this unit of work (its repository attributes)."""
+        for member in vars(self).values():
+            # Called after every handler: remember the answer per type
+            # instead of asking the ABC machinery each time.
+            kind = type(member)
+            is_repository = _REPOSITORY_TYPES.get(kind)
+            if is_repository is None:
+                is_repository = _REPOSITORY_TYPES[kind] = issubclass(
+                    kind, RepositoryBase
+                )
+            if is_repository:
+                yield member
+
+    def collect_new_events(self) -> Iterator[Message[Any]]:
+        """Take the events raised by the models the repositories have seen."""
+        for repository in self.iter_repositories():
+            seen = repository.seen
+            while seen:
+                model = seen.pop(0)
+                messages = model.messages
+                while messages:
+                    yield messages.pop(0)
+
+    def _forget_seen(self) -> None:
+        # Models a failed handler left seen must not have their events handled
+        # by the next transaction of this unit of work.
+        for repository in self.iter_repositories():
+            repository.seen.clear()
+
+
+class AsyncAbstractUnitOfWork(
+    _UnitOfWorkBase,
+    abc.ABC,
+    Generic[TRepositories, TAsyncMessageStore, TMetricsStore],
+):
     """A business transaction over some repositories.
 
     Subclasses set their repositories as instance attributes and implement
-    :meth:`commit` and :meth:`rollback`.
+    :meth:`commit` and :meth:`rollback`. Type parameters: the repositories,
+    the message store, the metrics store (the last two optional).
     """
 
-    messagestore: AsyncAbstractMessageStoreRepository = (
-        AsyncSinkholeMessageStoreRepository()
-    )
+    _repository_base = AsyncAbstractRepository
+
+    messagestore: TAsyncMessageStore = AsyncSinkholeMessageStoreRepository()  # type: ignore[assignment]
     """Where every handled message is recorded (by default, nowhere)."""
+    metrics_store: TMetricsStore = SinkholeMetricsStore()  # type: ignore[assignment]
+    """Where transactions and the bus report what they do (by default, nowhere)."""
 
     @abc.abstractmethod
     async def commit(self) -> None:
@@ -90,51 +217,7 @@ class AsyncAbstractUnitOfWork(abc.ABC, Generic[TRepositories]):
         """
         await callback()
 
-    @classmethod
-    def repository_classes(cls) -> dict[str, type[AsyncAbstractRepository[Any]]]:
-        """The repositories the class declares as annotations, by attribute name.
-
-        Abstract ones included (a subclass or the caller gives the concrete
-        one). Worked out once per class.
-        """
-        declared: dict[str, type[AsyncAbstractRepository[Any]]] | None = (
-            cls.__dict__.get("_declared_repositories")
-        )
-        if declared is None:
-            declared = {
-                name: hint
-                for name, hint in get_type_hints(cls).items()
-                if isinstance(hint, type) and issubclass(hint, AsyncAbstractRepository)
-            }
-            # Set on this very class: a subclass works out its own.
-            type.__setattr__(cls, "_declared_repositories", declared)
-        return declared
-
-    def iter_repositories(self) -> Iterator[AsyncAbstractRepository[Any]]:
-        """The repositories of this unit of work."""
-        for member in vars(self).values():
-            # Called after every handler: remember the answer per type
-            # instead of asking the ABC machinery each time.
-            kind = type(member)
-            is_repository = _REPOSITORY_TYPES.get(kind)
-            if is_repository is None:
-                is_repository = _REPOSITORY_TYPES[kind] = issubclass(
-                    kind, AsyncAbstractRepository
-                )
-            if is_repository:
-                yield member
-
-    def collect_new_events(self) -> Iterator[Message[Any]]:
-        """Take the events raised by the models the repositories have seen."""
-        for repository in self.iter_repositories():
-            seen = repository.seen
-            while seen:
-                model = seen.pop(0)
-                messages = model.messages
-                while messages:
-                    yield messages.pop(0)
-
-    async def __aenter__(self) -> AsyncUnitOfWorkTransaction[TRepositories]:
+    async def __aenter__(self) -> AsyncUnitOfWorkTransaction[Self]:
         transaction = AsyncUnitOfWorkTransaction(self)
         self._transaction = transaction
         return await transaction.__aenter__()
@@ -148,24 +231,97 @@ class AsyncAbstractUnitOfWork(abc.ABC, Generic[TRepositories]):
         await self._transaction.__aexit__(exc_type, exc, tb)
 
 
-class AsyncUnitOfWorkTransaction(Generic[TRepositories]):
-    """One transaction of a unit of work; what service handlers receive.
+class SyncAbstractUnitOfWork(
+    _UnitOfWorkBase,
+    abc.ABC,
+    Generic[TSyncRepositories, TSyncMessageStore, TMetricsStore],
+):
+    """:class:`AsyncAbstractUnitOfWork` for the sync bus: ``with uow as transaction``."""
 
-    Attribute access falls through to the unit of work, so
-    ``transaction.books`` is the unit of work's ``books`` repository.
-    """
+    _repository_base = SyncAbstractRepository
 
-    def __init__(self, uow: AsyncAbstractUnitOfWork[TRepositories]) -> None:
-        self.uow = uow
+    messagestore: TSyncMessageStore = SyncSinkholeMessageStoreRepository()  # type: ignore[assignment]
+    """Where every handled message is recorded (by default, nowhere)."""
+    metrics_store: TMetricsStore = SinkholeMetricsStore()  # type: ignore[assignment]
+    """Where transactions and the bus report what they do (by default, nowhere)."""
+
+    @abc.abstractmethod
+    def commit(self) -> None:
+        """Commit the transaction."""
+
+    @abc.abstractmethod
+    def rollback(self) -> None:
+        """Roll the transaction back."""
+
+    def run_after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the transaction is durably committed (at once here)."""
+        callback()
+
+    def __enter__(self) -> SyncUnitOfWorkTransaction[Self]:
+        transaction = SyncUnitOfWorkTransaction(self)
+        self._transaction = transaction
+        return transaction.__enter__()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._transaction.__exit__(exc_type, exc, tb)
+
+
+TAsyncUow = TypeVar(
+    "TAsyncUow",
+    bound=AsyncAbstractUnitOfWork[Any, Any, Any],
+    default=AsyncAbstractUnitOfWork[Any, Any, Any],
+)
+"""A unit of work type; what :class:`AsyncMessageBus` is generic over."""
+TSyncUow = TypeVar(
+    "TSyncUow",
+    bound=SyncAbstractUnitOfWork[Any, Any, Any],
+    default=SyncAbstractUnitOfWork[Any, Any, Any],
+)
+"""A sync unit of work type; what :class:`SyncMessageBus` is generic over."""
+# A handler typed for the abstract unit of work accepts the transaction of a
+# concrete one: the transaction is covariant in its unit of work.
+TAsyncUow_co = TypeVar(
+    "TAsyncUow_co",
+    bound=AsyncAbstractUnitOfWork[Any, Any, Any],
+    default=AsyncAbstractUnitOfWork[Any, Any, Any],
+    covariant=True,
+)
+TSyncUow_co = TypeVar(
+    "TSyncUow_co",
+    bound=SyncAbstractUnitOfWork[Any, Any, Any],
+    default=SyncAbstractUnitOfWork[Any, Any, Any],
+    covariant=True,
+)
+
+_ENDABLE = (TransactionStatus.running, TransactionStatus.streaming)
+
+
+class _TransactionBase:
+    """State checks and messages the async and sync transactions share."""
+
+    status: TransactionStatus
+    uow: Any
+
+    def __init__(self) -> None:
         self.status = TransactionStatus.running
         self._listeners: list[Any] = []
 
     def __getattr__(self, name: str) -> Any:
+        # Handlers reach the repositories through the transaction.
+        if name == "uow":  # not set yet: no endless recursion
+            raise AttributeError(name)
         return getattr(self.uow, name)
 
     @property
-    def messagestore(self) -> AsyncAbstractMessageStoreRepository:
-        return self.uow.messagestore
+    def metrics_store(self) -> AbstractMetricsStore:
+        """The unit of work's metrics store."""
+        store: AbstractMetricsStore = self.uow.metrics_store
+        return store
 
     def add_listener(self, listener: Any) -> Any:
         """Call ``listener.on_after_commit()`` / ``on_after_rollback()`` at the end."""
@@ -173,12 +329,73 @@ class AsyncUnitOfWorkTransaction(Generic[TRepositories]):
             self._listeners.append(listener)
         return listener
 
+    def _check_can_end(self, verb: str) -> None:
+        if self.status not in _ENDABLE:
+            raise TransactionError(
+                f"Cannot {verb}: Transaction already closed ({self.status.value})."
+            )
+
+    def _check_can_enter(self) -> None:
+        if self.status is not TransactionStatus.running:
+            raise TransactionError(
+                f"Cannot enter a transaction that is {self.status.value}: "
+                "Invalid transaction status."
+            )
+        self.metrics_store.inc_beginned_transaction_count()
+
+    def _check_can_detach(self) -> None:
+        if self.status is not TransactionStatus.running:
+            raise TransactionError(
+                f"Cannot detach: the transaction is {self.status.value}."
+            )
+
+    def _check_can_close(self) -> None:
+        if self.status is TransactionStatus.closed:
+            raise TransactionError("Cannot close it twice: Transaction is closed.")
+        if self.status is TransactionStatus.running:
+            raise TransactionError(
+                "Cannot close a running transaction: call commit() or rollback() "
+                "first. Transaction must be explicitly close. Missing commit/rollback "
+                "call."
+            )
+
+    def _left_open(self) -> None:
+        self.status = TransactionStatus.closed
+        raise TransactionError(
+            "The transaction was left open and has been rolled back: call commit() "
+            "or rollback() before the end of its block. Transaction must be "
+            "explicitly close. Missing commit/rollback call."
+        )
+
+    def _closed(self) -> None:
+        self.metrics_store.inc_transaction_closed_count(self.status)
+        self.status = TransactionStatus.closed
+
+
+class AsyncUnitOfWorkTransaction(_TransactionBase, Generic[TAsyncUow_co]):
+    """One transaction of a unit of work; what service handlers receive.
+
+    Attribute access falls through to the unit of work, so
+    ``transaction.books`` is the unit of work's ``books`` repository; for the
+    type checker, ``transaction.uow`` is the unit of work, typed.
+    """
+
+    uow: TAsyncUow_co
+    """The unit of work of this transaction."""
+
+    def __init__(self, uow: TAsyncUow_co) -> None:
+        super().__init__()
+        self.uow = uow
+
+    @property
+    def messagestore(self) -> AsyncAbstractMessageStoreRepository:
+        """The unit of work's message store."""
+        store: AsyncAbstractMessageStoreRepository = self.uow.messagestore
+        return store
+
     async def commit(self) -> None:
         """Commit; then publish the event stream and call the listeners."""
-        if self.status not in (TransactionStatus.running, TransactionStatus.streaming):
-            raise TransactionError(
-                f"Cannot commit: the transaction is {self.status.value}."
-            )
+        self._check_can_end("commit")
         await self.uow.commit()
         self.status = TransactionStatus.committed
         if self._listeners or self.uow.messagestore.stream_buffer:
@@ -193,17 +410,14 @@ class AsyncUnitOfWorkTransaction(Generic[TRepositories]):
 
     async def rollback(self) -> None:
         """Roll back; the kept events are dropped and the listeners called."""
-        if self.status not in (TransactionStatus.running, TransactionStatus.streaming):
-            raise TransactionError(
-                f"Cannot roll back: the transaction is {self.status.value}."
-            )
+        self._check_can_end("roll back")
+        await self._rollback()
+
+    async def _rollback(self) -> None:
         await self.uow.rollback()
         self.status = TransactionStatus.rolledback
         self.uow.messagestore.discard_eventstream()
-        # Models a failed handler left seen must not have their events handled
-        # by the next transaction of this unit of work.
-        for repository in self.uow.iter_repositories():
-            repository.seen.clear()
+        self.uow._forget_seen()
         for listener in self._listeners:
             hook = getattr(listener, "on_after_rollback", None)
             if hook is not None:
@@ -214,33 +428,18 @@ class AsyncUnitOfWorkTransaction(Generic[TRepositories]):
 
         Call :meth:`close` when the stream ends.
         """
-        if self.status is not TransactionStatus.running:
-            raise TransactionError(
-                f"Cannot detach: the transaction is {self.status.value}."
-            )
+        self._check_can_detach()
         self.status = TransactionStatus.streaming
 
     async def close(self) -> None:
         """End a transaction; a detached one not committed is rolled back."""
         if self.status is TransactionStatus.streaming:
-            await self.rollback()
-        self._close()
+            await self._rollback()
+        self._check_can_close()
+        self._closed()
 
-    def _close(self) -> None:
-        if self.status is TransactionStatus.closed:
-            raise TransactionError("The transaction is already closed.")
-        if self.status is TransactionStatus.running:
-            raise TransactionError(
-                "The transaction is still running: call commit() or rollback() "
-                "before close()."
-            )
-        self.status = TransactionStatus.closed
-
-    async def __aenter__(self) -> AsyncUnitOfWorkTransaction[TRepositories]:
-        if self.status is not TransactionStatus.running:
-            raise TransactionError(
-                f"Cannot enter: the transaction is {self.status.value}."
-            )
+    async def __aenter__(self) -> Self:
+        self._check_can_enter()
         return self
 
     async def __aexit__(
@@ -250,18 +449,101 @@ class AsyncUnitOfWorkTransaction(Generic[TRepositories]):
         tb: TracebackType | None,
     ) -> None:
         if exc is not None:
-            if self.status in (TransactionStatus.running, TransactionStatus.streaming):
-                await self.rollback()
-            self.status = TransactionStatus.closed
+            self.metrics_store.inc_transaction_failed()
+            # Committed included: the block failed after commit(), and a unit
+            # of work whose commit is deferred (Django) must not keep it.
+            if self.status is not TransactionStatus.rolledback:
+                await self._rollback()
+            self.metrics_store.inc_transaction_closed_count(self.status)
             return
         if self.status is TransactionStatus.streaming:
             return
         if self.status is TransactionStatus.running:
             # Never let an unended transaction commit by accident.
-            await self.rollback()
-            self.status = TransactionStatus.closed
-            raise TransactionError(
-                "The transaction was left open and has been rolled back: call "
-                "commit() or rollback() before the end of the 'async with' block."
-            )
-        self._close()
+            await self._rollback()
+            self._left_open()
+        self._check_can_close()
+        self._closed()
+
+
+class SyncUnitOfWorkTransaction(_TransactionBase, Generic[TSyncUow_co]):
+    """:class:`AsyncUnitOfWorkTransaction` of a sync unit of work."""
+
+    uow: TSyncUow_co
+    """The unit of work of this transaction."""
+
+    def __init__(self, uow: TSyncUow_co) -> None:
+        super().__init__()
+        self.uow = uow
+
+    @property
+    def messagestore(self) -> SyncAbstractMessageStoreRepository:
+        """The unit of work's message store."""
+        store: SyncAbstractMessageStoreRepository = self.uow.messagestore
+        return store
+
+    def commit(self) -> None:
+        """Commit; then publish the event stream and call the listeners."""
+        self._check_can_end("commit")
+        self.uow.commit()
+        self.status = TransactionStatus.committed
+        if self._listeners or self.uow.messagestore.stream_buffer:
+            self.uow.run_after_commit(self._after_commit)
+
+    def _after_commit(self) -> None:
+        self.uow.messagestore.publish_eventstream()
+        for listener in self._listeners:
+            hook = getattr(listener, "on_after_commit", None)
+            if hook is not None:
+                _call_sync_hook(hook)
+
+    def rollback(self) -> None:
+        """Roll back; the kept events are dropped and the listeners called."""
+        self._check_can_end("roll back")
+        self._rollback()
+
+    def _rollback(self) -> None:
+        self.uow.rollback()
+        self.status = TransactionStatus.rolledback
+        self.uow.messagestore.discard_eventstream()
+        self.uow._forget_seen()
+        for listener in self._listeners:
+            hook = getattr(listener, "on_after_rollback", None)
+            if hook is not None:
+                _call_sync_hook(hook)
+
+    def detach(self) -> None:
+        """Keep the transaction open after the ``with`` block (streaming)."""
+        self._check_can_detach()
+        self.status = TransactionStatus.streaming
+
+    def close(self) -> None:
+        """End a transaction; a detached one not committed is rolled back."""
+        if self.status is TransactionStatus.streaming:
+            self._rollback()
+        self._check_can_close()
+        self._closed()
+
+    def __enter__(self) -> Self:
+        self._check_can_enter()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is not None:
+            self.metrics_store.inc_transaction_failed()
+            if self.status is not TransactionStatus.rolledback:
+                self._rollback()
+            self.metrics_store.inc_transaction_closed_count(self.status)
+            return
+        if self.status is TransactionStatus.streaming:
+            return
+        if self.status is TransactionStatus.running:
+            self._rollback()
+            self._left_open()
+        self._check_can_close()
+        self._closed()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.db import connection
 from django.test import Client
 
 from books.entrypoints import register_book_command
@@ -80,3 +84,39 @@ def register() -> RegisterFn:
         return Book.objects.get(pk=command.id)
 
     return register
+
+
+DatabaseOutage = Callable[[], AbstractContextManager[None]]
+
+
+@pytest.fixture
+def database_outage(tmp_path: Path) -> DatabaseOutage:
+    """``with database_outage():`` the default database cannot be reached.
+
+    A real outage, not a mock: SQLite gets a file in a directory that does
+    not exist ("unable to open database file"); PostgreSQL a port that is
+    bound but never listens ("connection refused"). The connection's settings
+    are restored at the end of the block. Needs
+    ``django_db(transaction=True)``: the connection is closed, which a test
+    transaction would not survive.
+    """
+
+    @contextmanager
+    def outage() -> Iterator[None]:
+        settings_dict = connection.settings_dict
+        saved = dict(settings_dict)
+        connection.close()
+        with socket.socket() as never_listening:
+            if connection.vendor == "sqlite":
+                settings_dict["NAME"] = str(tmp_path / "missing" / "db.sqlite3")
+            else:
+                never_listening.bind(("127.0.0.1", 0))
+                settings_dict["HOST"] = "127.0.0.1"
+                settings_dict["PORT"] = str(never_listening.getsockname()[1])
+            try:
+                yield
+            finally:
+                connection.close()
+                settings_dict.update(saved)
+
+    return outage

@@ -149,7 +149,7 @@ def test_the_add_form_rejects_a_duplicate_isbn(
     assert Book.objects.count() == 1
 
 
-def test_an_existing_book_is_read_only_with_its_history(
+def test_an_existing_book_is_view_only_with_its_history(
     admin_client: Client, register: RegisterFn
 ) -> None:
     book = register(**DDD)
@@ -181,7 +181,11 @@ def test_an_existing_book_is_read_only_with_its_history(
     assert history.has_change_permission is False
     assert history.has_delete_permission is False
     assert b"registered" in page.content
-    assert posted.status_code == 302
+    # View-only: no save button, and a POST is refused, not answered
+    # "changed successfully" with nothing saved.
+    assert page.context["has_change_permission"] is False
+    assert b'name="_save"' not in page.content
+    assert posted.status_code == 403
     book.refresh_from_db()
     assert (book.isbn, book.title, book.author, book.discontinued) == (
         DDD_ISBN13,
@@ -303,3 +307,56 @@ def test_a_staff_user_who_may_change_gets_the_action(
     assert messages_of(posted) == [("success", "Discontinued 1 book.")]
     book.refresh_from_db()
     assert book.discontinued is True
+
+
+def test_no_delete_is_offered_even_to_a_superuser(
+    admin_client: Client, register: RegisterFn
+) -> None:
+    book = register(**DDD)
+
+    page = admin_client.get(CHANGELIST)
+    choices = [name for name, _ in page.context["action_form"].fields["action"].choices]
+    deleted = admin_client.post(
+        CHANGELIST,
+        {
+            "action": "delete_selected",
+            "index": "0",
+            helpers.ACTION_CHECKBOX_NAME: [str(book.pk)],
+            "post": "yes",
+        },
+    )
+    delete_page = admin_client.post(
+        reverse("admin:books_book_delete", args=[book.pk]), {"post": "yes"}
+    )
+
+    # Deleting would bypass the bus: discontinuing is the way out.
+    assert choices == ["", "discontinue_books"]
+    assert deleted.status_code == 302  # "No action selected.", nothing done
+    assert delete_page.status_code == 403
+    assert Book.objects.filter(pk=book.pk).exists()
+    assert b"deletelink" not in admin_client.get(change_url(book)).content
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("title", "Domain\x1bDriven"), ("author", "Eric\u0085Evans")],
+    ids=["escape", "next-line"],
+)
+def test_the_add_form_refuses_control_characters(
+    admin_client: Client, field: str, value: str
+) -> None:
+    response = admin_client.post(ADD, {**DDD, field: value})
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert list(errors) == [field]
+    assert errors[field][0].startswith("Control characters are not allowed (found U+")
+    assert not Book.objects.exists()
+
+
+def test_the_add_form_refuses_non_ascii_digits(admin_client: Client) -> None:
+    response = admin_client.post(ADD, {**DDD, "isbn": "978\u0666226753883"})
+
+    assert response.status_code == 200
+    assert list(response.context["adminform"].form.errors) == ["isbn"]
+    assert not Book.objects.exists()

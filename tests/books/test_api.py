@@ -23,6 +23,7 @@ from tests.books.conftest import (
     DDD,
     DDD_ISBN13,
     EFFECTIVE_JAVA,
+    DatabaseOutage,
     MakeUser,
     RegisterFn,
 )
@@ -108,8 +109,9 @@ def test_the_librarians_are_mailed_after_commit(
 
 @pytest.mark.parametrize(
     "body",
-    ['{"isbn": ', b"\xff\xfe", ""],
-    ids=["truncated", "not-utf8", "empty"],
+    # (An empty body has no Content-Type: that is the 415 below.)
+    ['{"isbn": ', b"\xff\xfe", " "],
+    ids=["truncated", "not-utf8", "blank"],
 )
 def test_invalid_json_is_a_400(librarian_client: Client, body: str | bytes) -> None:
     response = post_raw(librarian_client, body)
@@ -288,3 +290,106 @@ def test_the_detail_is_read_only(
     response = librarian_client.post(detail_url(book.id))
 
     assert response.status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("text/plain", json.dumps(DDD)),
+        ("application/x-www-form-urlencoded", "isbn=0-321-12521-5&title=T&author=A"),
+        ("", json.dumps(DDD)),
+    ],
+    ids=["text", "urlencoded", "none"],
+)
+def test_a_body_that_is_not_json_is_a_415(
+    librarian_client: Client, content_type: str, body: str
+) -> None:
+    response = librarian_client.post(URL, body, content_type=content_type)
+
+    assert response.status_code == 415
+    assert response.json() == {"error": "Content-Type must be application/json"}
+    assert response["Accept-Post"] == "application/json"
+    assert not Book.objects.exists()
+
+
+def test_a_multipart_form_is_a_415_not_a_500(librarian: User) -> None:
+    # The test client's default encoding. The CSRF middleware, enforced as in
+    # production, reads such a body as a form first; request.body cannot be
+    # read after that.
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(librarian)
+    client.get(reverse("books:list"))  # sets the csrftoken cookie
+    token = client.cookies["csrftoken"].value
+
+    response = client.post(URL, DDD, headers={"X-CSRFToken": token})
+
+    assert response.status_code == 415
+    assert response.json() == {"error": "Content-Type must be application/json"}
+    assert not Book.objects.exists()
+
+
+def test_json_with_a_charset_is_json(librarian_client: Client) -> None:
+    response = librarian_client.post(
+        URL, json.dumps(DDD), content_type="application/json; charset=utf-8"
+    )
+
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+def test_json_nested_too_deep_is_a_400(librarian_client: Client, depth: int) -> None:
+    response = post_raw(librarian_client, "[" * depth + "]" * depth)
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"__all__": ["JSON nested too deeply."]}}
+    assert not Book.objects.exists()
+
+
+def test_a_nested_field_value_is_a_field_error(librarian_client: Client) -> None:
+    response = post(librarian_client, {**DDD, "title": [[[["deep"]]]]})
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"title": ["Input should be a valid string."]}}
+
+
+def test_a_body_over_the_upload_limit_is_a_json_413(
+    librarian_client: Client, settings: Any
+) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+
+    response = post(librarian_client, {**DDD, "title": "t" * 200})
+
+    assert response.status_code == 413
+    assert response.json() == {"error": "request body too large"}
+    assert not Book.objects.exists()
+
+
+def assert_json_503(response: TestResponse) -> None:
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/json"
+    assert response["Retry-After"] == "5"
+    assert response.json() == {"error": "database unavailable, try again later"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_outage_is_a_json_503_with_retry_after(
+    librarian: User, database_outage: DatabaseOutage
+) -> None:
+    client = Client()
+    client.force_login(librarian)  # before the outage: that writes a session
+    with database_outage():
+        response = post(client, DDD)
+
+    assert_json_503(response)
+    assert not Book.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_detail_during_a_database_outage_is_a_json_503(
+    client: Client, register: RegisterFn, database_outage: DatabaseOutage
+) -> None:
+    book = register(**DDD)
+    with database_outage():
+        response = client.get(detail_url(book.id))
+
+    assert_json_503(response)

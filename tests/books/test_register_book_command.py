@@ -21,6 +21,7 @@ from tests.books.conftest import (
     DDD,
     DDD_ISBN13,
     EFFECTIVE_JAVA,
+    DatabaseOutage,
     RegisterFn,
 )
 
@@ -149,3 +150,48 @@ def test_the_help_describes_the_command() -> None:
     assert "Register a book through the message bus" in completed.stdout
     for option in ("--isbn", "--title", "--author", "--id UUID"):
         assert option in completed.stdout
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_outage_is_one_command_error_line(
+    database_outage: DatabaseOutage,
+) -> None:
+    with database_outage(), pytest.raises(CommandError) as raised:
+        register_book(*options(DDD))
+
+    message = str(raised.value)
+    assert message.startswith("The database is unavailable, nothing was registered: ")
+    assert "\n" not in message
+    assert not Book.objects.exists()
+
+
+def test_the_example_prints_only_the_id_on_stdout(tmp_path: Path) -> None:
+    """The bookstore's own settings: the librarians' mail is not on stdout."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bookstore_project.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "DJANGO_SECRET_KEY": "tests-only-not-secret",
+        "DJANGO_EMAIL_FILE_PATH": str(tmp_path / "sent_emails"),
+        "BROKER_URL": "",
+    }
+
+    def manage(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=PROJECT_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    migrated = manage("migrate", "--noinput", "-v", "0")
+    registered = manage("register_book", *options(DDD))
+
+    assert migrated.returncode == 0, migrated.stderr
+    assert registered.returncode == 0, registered.stderr
+    assert registered.stdout == f"{UUID(registered.stdout.strip())}\n"
+    (mail_file,) = (tmp_path / "sent_emails").iterdir()
+    assert "Subject: New book: Domain-Driven Design" in mail_file.read_text()

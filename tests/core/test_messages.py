@@ -224,7 +224,7 @@ def test_messages_are_not_hashable() -> None:
 def test_repr_shows_content_without_id_and_timestamp() -> None:
     message = Ping(text="hi", count=3)
 
-    assert repr(message) == "Ping(text='hi', count=3)"
+    assert repr(message) == "<Ping text='hi' count=3>"
     assert str(message.message_id) not in repr(message)
 
 

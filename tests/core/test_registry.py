@@ -155,8 +155,37 @@ async def _annotated_with_bare(message: Bare, transaction: Transaction) -> None:
 @pytest.mark.parametrize(
     ("handler", "shown"),
     [
-        (_no_parameters, "<class 'inspect._empty'>"),
-        (_not_annotated, "<class 'inspect._empty'>"),
+        (
+            _no_parameters,
+            "takes no parameter: its first parameter must be the message",
+        ),
+        (
+            _not_annotated,
+            "has no annotation on its first parameter 'command': annotate it with "
+            "the command or event class it handles (command: RegisterBook)",
+        ),
+        (_annotated_with_int, "must annotate its first parameter"),
+        (_annotated_with_bare, "must annotate its first parameter"),
+    ],
+)
+def test_listened_type_explains_a_missing_annotation(handler: Any, shown: str) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        listened_type(handler)
+    message = str(raised.value)
+    assert f"tests.core.test_registry.{handler.__name__} " in message
+    assert shown in message
+    assert "inspect._empty" not in message
+
+
+def test_scan_names_an_unannotated_handler(bus: AsyncMessageBus) -> None:
+    with pytest.raises(ConfigurationError, match="has no annotation on its first"):
+        bus.scan("tests.core.unannotated_handlers")
+    assert bus.registrations() == []
+
+
+@pytest.mark.parametrize(
+    ("handler", "shown"),
+    [
         (_annotated_with_int, "<class 'int'>"),
         (_annotated_with_bare, "Bare"),
     ],
@@ -232,8 +261,12 @@ def test_scan_twice_is_harmless(bus: AsyncMessageBus) -> None:
 
 
 def test_scan_refuses_a_relative_name(bus: AsyncMessageBus) -> None:
-    with pytest.raises(ValueError, match=r"absolute module names.*'\.handlers_pkg'"):
+    with pytest.raises(
+        ValueError,
+        match=r"^scan error: relative package unsupported for \.handlers_pkg\n",
+    ) as raised:
         bus.scan(".handlers_pkg")
+    assert raised.value.__notes__ == ["scan() takes absolute dotted module names."]
     assert bus.commands_registry == {}
     assert bus.events_registry == {}
 
@@ -282,30 +315,61 @@ def test_second_command_handler_is_refused(bus: AsyncMessageBus) -> None:
 
     with pytest.raises(ConfigurationError, match="exactly one handler") as raised:
         bus.add_listener(Start, _other_start_handler)
-    message = str(raised.value)
+    assert str(raised.value) == (
+        "<class 'tests.core.test_registry.Start'> command has been registered twice"
+    )
+    message = raised.value.__notes__[0]
     assert "Command Start already has the handler" in message
     assert "tests.core.test_registry._start_handler" in message
     assert "tests.core.test_registry._other_start_handler" in message
     assert bus.handlers_of(Start) == [_start_handler]
 
 
-def test_same_command_handler_twice_is_harmless(bus: AsyncMessageBus) -> None:
+def test_same_command_handler_twice_is_refused(bus: AsyncMessageBus) -> None:
     bus.add_listener(Start, _start_handler)
-    bus.add_listener(Start, _start_handler)
+
+    with pytest.raises(
+        ConfigurationError, match="Start'> command has been registered twice"
+    ):
+        bus.add_listener(Start, _start_handler)
 
     assert bus.handlers_of(Start) == [_start_handler]
 
 
-def test_command_handler_of_a_module_imported_twice_is_harmless(
+def test_same_event_handler_twice_is_refused(bus: AsyncMessageBus) -> None:
+    async def on_step(event: Step, transaction: Transaction) -> None: ...
+
+    bus.add_listener(Step, on_step)
+
+    with pytest.raises(
+        ConfigurationError, match="registered twice, it would run twice"
+    ):
+        bus.add_listener(Step, on_step)
+
+    assert bus.handlers_of(Step) == [on_step]
+
+
+def test_scanning_a_module_twice_is_harmless(bus: AsyncMessageBus) -> None:
+    bus.scan("tests.core.handlers_pkg")
+    before = bus.registrations()
+
+    bus.scan("tests.core.handlers_pkg")
+    bus.scan("tests.core.handlers_pkg.commands", "tests.core.handlers_pkg.sub")
+
+    assert bus.registrations() == before
+
+
+def test_command_handler_of_a_module_imported_twice_is_one_handler(
     bus: AsyncMessageBus,
 ) -> None:
     copy = copy_of_module("tests.core.handlers_pkg.commands")
     assert copy.handle_pkg_command is not pkg_commands.handle_pkg_command
     bus.scan("tests.core.handlers_pkg.commands")
 
-    bus.add_listener(PkgCommand, copy.handle_pkg_command)
+    with pytest.raises(ConfigurationError, match="registered twice"):
+        bus.add_listener(PkgCommand, copy.handle_pkg_command)
 
-    assert bus.handlers_of(PkgCommand) == [copy.handle_pkg_command]
+    assert bus.handlers_of(PkgCommand) == [pkg_commands.handle_pkg_command]
 
 
 def test_event_handler_of_a_module_imported_twice_is_registered_once(
@@ -314,10 +378,13 @@ def test_event_handler_of_a_module_imported_twice_is_registered_once(
     copy = copy_of_module("tests.core.handlers_pkg.sub.events")
     bus.scan("tests.core.handlers_pkg.sub.events")
 
-    bus.add_listener(PkgEvent, copy.on_pkg_event)
+    with pytest.raises(ConfigurationError, match="registered twice"):
+        bus.add_listener(PkgEvent, copy.on_pkg_event)
 
-    # Replaced in place: still first, not added a second time.
-    assert bus.handlers_of(PkgEvent) == [copy.on_pkg_event, pkg_events.audit_pkg_event]
+    assert bus.handlers_of(PkgEvent) == [
+        pkg_events.on_pkg_event,
+        pkg_events.audit_pkg_event,
+    ]
 
 
 def test_event_handlers_keep_their_registration_order(bus: AsyncMessageBus) -> None:
@@ -328,7 +395,6 @@ def test_event_handlers_keep_their_registration_order(bus: AsyncMessageBus) -> N
     bus.add_listener(Step, third)
     bus.add_listener(Step, first)
     bus.add_listener(Step, second)
-    bus.add_listener(Step, first)  # again: stays in its place
 
     assert bus.handlers_of(Step) == [third, first, second]
 
@@ -337,13 +403,15 @@ def test_add_listener_refuses_a_non_message_type(bus: AsyncMessageBus) -> None:
     not_a_message: Any = int
 
     with pytest.raises(
-        ConfigurationError, match="is not a command or event class"
+        ConfigurationError,
+        match=r"^Invalid usage of the listen decorator: type <class 'int'> should be "
+        "a command or an event\n",
     ) as raised:
         bus.add_listener(not_a_message, _start_handler)
-    assert "tests.core.test_registry._start_handler" in str(raised.value)
+    assert "tests.core.test_registry._start_handler" in raised.value.__notes__[0]
 
     not_a_type: Any = "Start"
-    with pytest.raises(ConfigurationError, match="'Start' is not a command or event"):
+    with pytest.raises(ConfigurationError, match="type Start should be a command"):
         bus.add_listener(not_a_type, _start_handler)
     assert bus.commands_registry == {}
     assert bus.events_registry == {}
@@ -351,7 +419,7 @@ def test_add_listener_refuses_a_non_message_type(bus: AsyncMessageBus) -> None:
 
 def test_add_listener_refuses_a_bare_message(bus: AsyncMessageBus) -> None:
     with pytest.raises(
-        ConfigurationError, match="Bare is neither a command nor an event"
+        ConfigurationError, match=r"type <class '.*Bare'> should be a command or an"
     ):
         bus.add_listener(Bare, _start_handler)
     assert not bus.has_handler(Bare)
@@ -635,7 +703,7 @@ async def test_handler_exception_propagates(
         async with uow as transaction:
             await bus.handle(Start(), transaction)
     assert uow.log == ["rollback"]
-    assert transaction.status is TransactionStatus.closed
+    assert transaction.status is TransactionStatus.rolledback
 
 
 # dependencies ---------------------------------------------------------------
@@ -750,7 +818,8 @@ async def test_missing_required_dependency(uow: FakeUnitOfWork) -> None:
             await bus.handle(Start(), transaction)
         await transaction.rollback()
 
-    message = str(raised.value)
+    assert str(raised.value) == "Missing messagebus dependency 'mailer'"
+    [message] = raised.value.__notes__
     assert "test_missing_required_dependency.<locals>.on_start" in message
     assert "'mailer'" in message
     assert "AsyncMessageBus(mailer=...)" in message
@@ -864,3 +933,69 @@ async def test_a_dependency_given_to_two_handle_calls_hooks_once(
         await bus.handle(Start(), transaction, recorder=dependency)
         await transaction.commit()
     assert dependency.log == ["after_commit"]
+
+
+class _DjangoTermsBus(AsyncMessageBus):
+    """A framework's bus gives hints in its own terms."""
+
+    def missing_handler_hint(self, msg_type: type[Message[Any]]) -> str:
+        return f"add a handler of {msg_type.__name__} to an installed app"
+
+    def missing_dependency_hint(self, name: str) -> str:
+        return f"list {name!r} in the settings"
+
+
+async def test_error_hints_are_overridable(uow: FakeUnitOfWork) -> None:
+    bus = _DjangoTermsBus()
+
+    async def on_start(
+        command: Start, transaction: Transaction, mailer: object
+    ) -> None:
+        """Needs a mailer nobody gives."""
+
+    async with uow as transaction:
+        with pytest.raises(MissingHandlerError) as no_handler:
+            await bus.handle(Unhandled(), transaction)
+        bus.add_listener(Start, on_start)
+        with pytest.raises(MissingDependencyError) as no_dependency:
+            await bus.handle(Start(), transaction)
+        await transaction.rollback()
+
+    assert str(no_handler.value).endswith(
+        ": add a handler of Unhandled to an installed app"
+    )
+    assert "bus.scan" not in str(no_handler.value)
+    assert no_dependency.value.__notes__[0].endswith(
+        "needs the dependency 'mailer': list 'mailer' in the settings"
+    )
+
+
+async def test_handle_refuses_what_is_not_a_message(
+    bus: AsyncMessageBus, uow: FakeUnitOfWork
+) -> None:
+    class NotAMessage:
+        def __str__(self) -> str:
+            return "<not a message>"
+
+    bus.add_listener(Start, _start_handler)
+    async with uow as transaction:
+        with pytest.raises(
+            RuntimeError, match=r"^<not a message> was not an Event or Command$"
+        ):
+            await bus.handle(NotAMessage(), transaction)  # type: ignore[arg-type]
+        await transaction.rollback()
+    assert uow.messagestore.messages == []
+
+
+def test_hooks_list_their_dependencies_as_messagebus_does() -> None:
+    bus = AsyncMessageBus()
+
+    async def on_start(
+        command: Start, transaction: Transaction, clock: Clock, mailer: object = None
+    ) -> None: ...
+
+    bus.add_listener(Start, on_start)
+    hook = bus.commands_registry[Start]
+    assert hook.callback is on_start
+    assert hook.dependencies == ["clock"]
+    assert hook.optional_dependencies == ["mailer"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import UUID
 
@@ -108,7 +109,10 @@ def test_a_stamped_metadata_is_a_whole_metadata() -> None:
         schema_version=1,
         correlation_id=command.message_id,
     )
-    assert metadata.model_dump()["correlation_id"] == command.message_id
+    # model_dump() stays JSON-ready: the tracing ids as text.
+    assert metadata.model_dump()["correlation_id"] == str(command.message_id)
+    assert json.loads(json.dumps(metadata.model_dump())) == metadata.model_dump()
+    assert Metadata.model_validate(metadata.model_dump()) == metadata
     assert {"correlation_id", "causation_id"} <= metadata.model_fields_set
     # The class's default is untouched.
     assert Order.model_fields["metadata"].default.correlation_id is None

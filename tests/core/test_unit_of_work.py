@@ -92,10 +92,10 @@ async def test_exception_in_the_block_rolls_back_and_propagates(
         async with uow as transaction:
             raise ValueError("handler failed")
     assert uow.log == ["rollback"]
-    assert status(transaction) is TransactionStatus.closed
+    assert status(transaction) is TransactionStatus.rolledback
 
 
-async def test_exception_after_commit_does_not_roll_back(uow: FakeUnitOfWork) -> None:
+async def test_exception_after_commit_rolls_back(uow: FakeUnitOfWork) -> None:
     opened: list[Transaction] = []
 
     async def commit_then_fail() -> None:
@@ -106,8 +106,8 @@ async def test_exception_after_commit_does_not_roll_back(uow: FakeUnitOfWork) ->
 
     with pytest.raises(ValueError, match="late failure"):
         await commit_then_fail()
-    assert uow.log == ["commit"]
-    assert status(opened[0]) is TransactionStatus.closed
+    assert uow.log == ["commit", "rollback"]
+    assert status(opened[0]) is TransactionStatus.rolledback
 
 
 async def test_exception_after_rollback_does_not_roll_back_twice(
@@ -124,13 +124,16 @@ async def test_exception_after_rollback_does_not_roll_back_twice(
     with pytest.raises(ValueError, match="late failure"):
         await roll_back_then_fail()
     assert uow.log == ["rollback"]
-    assert status(opened[0]) is TransactionStatus.closed
+    assert status(opened[0]) is TransactionStatus.rolledback
 
 
 async def test_commit_twice_is_an_error(uow: FakeUnitOfWork) -> None:
     async with uow as transaction:
         await transaction.commit()
-        with pytest.raises(TransactionError, match=r"Cannot commit: .* committed"):
+        with pytest.raises(
+            TransactionError,
+            match=r"^Cannot commit: Transaction already closed \(committed\)\.$",
+        ):
             await transaction.commit()
     assert uow.log == ["commit"]
 
@@ -138,7 +141,10 @@ async def test_commit_twice_is_an_error(uow: FakeUnitOfWork) -> None:
 async def test_rollback_after_commit_is_an_error(uow: FakeUnitOfWork) -> None:
     async with uow as transaction:
         await transaction.commit()
-        with pytest.raises(TransactionError, match=r"Cannot roll back: .* committed"):
+        with pytest.raises(
+            TransactionError,
+            match=r"^Cannot roll back: Transaction already closed \(committed\)\.$",
+        ):
             await transaction.rollback()
     assert uow.log == ["commit"]
 
@@ -146,7 +152,9 @@ async def test_rollback_after_commit_is_an_error(uow: FakeUnitOfWork) -> None:
 async def test_commit_after_rollback_is_an_error(uow: FakeUnitOfWork) -> None:
     async with uow as transaction:
         await transaction.rollback()
-        with pytest.raises(TransactionError, match=r"Cannot commit: .* rolledback"):
+        with pytest.raises(
+            TransactionError, match=r"Transaction already closed \(rolledback\)\.$"
+        ):
             await transaction.commit()
     assert uow.log == ["rollback"]
 
@@ -162,7 +170,7 @@ async def test_closing_inside_the_block_makes_its_end_an_error(
             await transaction.commit()
             await transaction.close()
 
-    with pytest.raises(TransactionError, match="already closed"):
+    with pytest.raises(TransactionError, match=r"Transaction is closed\.$"):
         await close_inside()
     assert uow.log == ["commit"]
     assert status(opened[0]) is TransactionStatus.closed
@@ -224,7 +232,7 @@ async def test_exception_in_a_detached_block_rolls_back(uow: FakeUnitOfWork) -> 
     with pytest.raises(ValueError, match="stream failed"):
         await detach_then_fail()
     assert uow.log == ["rollback"]
-    assert status(opened[0]) is TransactionStatus.closed
+    assert status(opened[0]) is TransactionStatus.rolledback
 
 
 async def test_detach_of_a_committed_transaction_is_an_error(
@@ -241,7 +249,7 @@ async def test_close_of_a_closed_transaction_is_an_error(uow: FakeUnitOfWork) ->
     async with uow as transaction:
         await transaction.commit()
 
-    with pytest.raises(TransactionError, match="already closed"):
+    with pytest.raises(TransactionError, match=r"Transaction is closed\.$"):
         await transaction.close()
     assert uow.log == ["commit"]
 
@@ -251,7 +259,7 @@ async def test_close_of_a_running_transaction_is_an_error(
 ) -> None:
     transaction = AsyncUnitOfWorkTransaction(uow)
 
-    with pytest.raises(TransactionError, match="still running"):
+    with pytest.raises(TransactionError, match="Cannot close a running transaction"):
         await transaction.close()
     assert status(transaction) is TransactionStatus.running
     assert uow.log == []
@@ -262,7 +270,8 @@ async def test_entering_a_closed_transaction_is_an_error(uow: FakeUnitOfWork) ->
         await transaction.commit()
 
     with pytest.raises(
-        TransactionError, match="Cannot enter: the transaction is closed"
+        TransactionError,
+        match=r"Cannot enter a transaction that is closed: Invalid transaction status\.$",
     ):
         async with transaction:
             pass

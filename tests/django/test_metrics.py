@@ -12,7 +12,7 @@ from django.test import RequestFactory, override_settings
 from prometheus_client import REGISTRY
 
 from books.domain.messages import RegisterBook
-from messagebus_django import dispatch, metrics
+from messagebus_django import SinkholeMetricsStore, dispatch, metrics
 from messagebus_django.relay import OutboxRelay
 from messagebus_django.transports import InMemoryTransport
 from tests.django.commands import Boom, ScratchUnitOfWork, WriteBooks, make_bus
@@ -20,8 +20,8 @@ from tests.django.commands import Boom, ScratchUnitOfWork, WriteBooks, make_bus
 pytestmark = pytest.mark.django_db
 
 
-def sample(name: str, **labels: str) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
+def sample(metric: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(metric, labels) or 0.0
 
 
 def register(isbn: str = "0-321-12521-5") -> RegisterBook:
@@ -174,3 +174,45 @@ def test_importing_the_package_does_not_import_prometheus() -> None:
         [sys.executable, "-c", env_code], capture_output=True, text=True, check=True
     )
     assert output.stdout.strip() == "False"
+
+
+def test_dispatch_reports_messagebus_metrics_to_the_same_registry() -> None:
+    started = sample("messagebus_transactions_started_total")
+    committed = sample("messagebus_transactions_closed_total", status="committed")
+    processed = sample(
+        "messagebus_messages_processed_total", name="register_book", version="1"
+    )
+    timed = sample(
+        "messagebus_command_processing_seconds_count", name="register_book", version="1"
+    )
+    dispatch(register())
+    assert sample("messagebus_transactions_started_total") == started + 1
+    assert (
+        sample("messagebus_transactions_closed_total", status="committed")
+        == committed + 1
+    )
+    assert (
+        sample("messagebus_messages_processed_total", name="register_book", version="1")
+        == processed + 1
+    )
+    assert (
+        sample(
+            "messagebus_command_processing_seconds_count",
+            name="register_book",
+            version="1",
+        )
+        == timed + 1
+    )
+
+
+def test_a_unit_of_work_may_bring_its_own_store() -> None:
+    class Own(SinkholeMetricsStore):
+        pass
+
+    class OwnStoreUnitOfWork(ScratchUnitOfWork):
+        metrics_store = Own()
+
+    assert type(OwnStoreUnitOfWork().metrics_store) is Own
+    assert ScratchUnitOfWork().metrics_store is metrics.store()
+    with override_settings(MESSAGEBUS_METRICS=False):
+        assert type(ScratchUnitOfWork().metrics_store) is SinkholeMetricsStore

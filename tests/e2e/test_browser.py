@@ -141,6 +141,9 @@ def server(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         "DATABASE_URL": f"sqlite:///{database}",  # sqlite:////tmp/.../db.sqlite3
         "DJANGO_SETTINGS_MODULE": "bookstore_project.settings",
         "DJANGO_DEBUG": "1",  # runserver then serves the admin's CSS
+        # Neither the repository's .secret_key nor its sent_emails/.
+        "DJANGO_SECRET_KEY": "e2e-only-not-secret",
+        "DJANGO_EMAIL_FILE_PATH": str(workdir / "sent_emails"),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_SUPERUSER_USERNAME": USERNAME,
         "DJANGO_SUPERUSER_PASSWORD": PASSWORD,

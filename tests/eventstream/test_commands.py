@@ -254,7 +254,7 @@ def test_consume_rejects_unknown_types() -> None:
     ("module", "error"),
     [
         ("books.no_such_module", "--handlers: No module named 'books.no_such_module'"),
-        (".consumers", "--handlers: scan.. takes absolute module names"),
+        (".consumers", "--handlers: scan error: relative package unsupported"),
     ],
 )
 def test_consume_rejects_handlers_it_cannot_scan(module: str, error: str) -> None:

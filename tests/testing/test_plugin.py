@@ -117,7 +117,7 @@ def test_a_failed_seed_reads_well(
     result.stdout.fnmatch_lines(
         [
             "*_ test_two_books_with_one_isbn _*",
-            "seeding failed at command 2 of 2, RegisterBook(*): it returned "
+            "seeding failed at command 2 of 2, <RegisterBook *>: it returned "
             "Err(<BookRepositoryError.integrity_error: 'integrity_error'>)",
             "*_ test_a_handler_that_raises _*",
         ]
@@ -129,7 +129,7 @@ def test_a_failed_seed_reads_well(
             "*raise Boom(*",
             "E *Boom: command handler failed after writing",
             "*direct cause of the following exception*",
-            "E *Failed: seeding failed at command 1 of 1, WriteBooks(*): it raised "
+            "E *Failed: seeding failed at command 1 of 1, <WriteBooks *>: it raised "
             "Boom: command handler failed after writing",
         ]
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import InterfaceError, OperationalError
 
 from books.entrypoints import DUPLICATE_BOOK, InvalidPayload, register_book_command
 from books.service.repositories import BookRepositoryOperationResult
@@ -14,7 +15,7 @@ from messagebus_django import Err, dispatch
 class Command(BaseCommand):
     help = (
         "Register a book through the message bus (the same RegisterBook command "
-        "as the site and the API) and print its id."
+        "as the site and the API) and print its id, alone, on stdout."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -45,7 +46,17 @@ class Command(BaseCommand):
             )
         except InvalidPayload as invalid:
             raise CommandError(invalid.one_line()) from None
-        result: BookRepositoryOperationResult = dispatch(command)
+        try:
+            result: BookRepositoryOperationResult = dispatch(command)
+        except (OperationalError, InterfaceError) as unavailable:
+            # Rolled back, so running the command again is safe. The driver's
+            # message may span lines (psycopg adds hints): keep the first.
+            reason = str(unavailable).strip().splitlines()[0:1] or [
+                type(unavailable).__name__
+            ]
+            raise CommandError(
+                f"The database is unavailable, nothing was registered: {reason[0]}"
+            ) from None
         if isinstance(result, Err):
             raise CommandError(DUPLICATE_BOOK)
         self.stdout.write(str(command.id))

@@ -1,0 +1,1 @@
+"""Handlers of both kinds, for the sync bus's scan tests."""
