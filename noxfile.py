@@ -19,7 +19,9 @@ its interpreter on ``PATH`` as ``python3.X`` (``.ci/run`` adds pyenv's).
 from __future__ import annotations
 
 import os
+import shutil
 import tarfile
+import tempfile
 import zipfile
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -105,8 +107,17 @@ def own_database(url: str) -> str:
 def package(session: nox.Session) -> None:
     """Build, check, and install the wheel over a project's Django 6.1."""
     session.install("pip>=25.1", "build", "twine")
-    dist = Path(session.create_tmp()) / "dist"
-    session.run("rm", "-rf", str(dist), external=True)
+    # Outside the checkout (not session.create_tmp()): the unpacked sdist and
+    # the temporary projects its tests make must not find our pyproject.toml.
+    work = Path(tempfile.mkdtemp(prefix="messagebus-django-package-"))
+    try:
+        check_and_test_package(session, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def check_and_test_package(session: nox.Session, work: Path) -> None:
+    dist = work / "dist"
     session.run("python", "-m", "build", "--outdir", str(dist), str(ROOT))
     [sdist] = dist.glob("*.tar.gz")
     [wheel] = dist.glob("*.whl")
@@ -122,13 +133,12 @@ def package(session: nox.Session) -> None:
 
     # The sdist's own test suite, against the installed wheel: the unpacked
     # tree loses its copy of the package so that the import finds the wheel.
-    unpacked = Path(session.create_tmp()) / "sdist"
-    session.run("rm", "-rf", str(unpacked), external=True)
+    unpacked = work / "sdist"
     unpacked.mkdir()
     with tarfile.open(sdist) as archive:
         archive.extractall(unpacked, filter="data")
     [tree] = unpacked.iterdir()
-    session.run("rm", "-rf", str(tree / "messagebus_django"), external=True)
+    shutil.rmtree(tree / "messagebus_django")
     session.chdir(tree)
     session.install("--group", "dev")
     assert_django(session, NEWEST[1])
@@ -146,8 +156,9 @@ def package(session: nox.Session) -> None:
         "-q",
         "-p",
         "no:cacheprovider",
-        env={"DATABASE_URL": "", "BROKER_URL": ""},
+        env={"DATABASE_URL": "", "BROKER_URL": "", "TMPDIR": str(work)},
     )
+    session.chdir(ROOT)
 
 
 def check_contents(session: nox.Session, sdist: Path, wheel: Path) -> None:
