@@ -90,3 +90,14 @@ bench: $(BENCH_STAMP)
 clean:
 	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache .pytest_cache db.sqlite3 .asgiref-oldest \
 		build dist *.egg-info .nox
+
+# make soak: the bookstore under gunicorn and uvicorn with load and faults
+# (soak/; not part of make test). PostgreSQL too when DATABASE_URL is set.
+SOAK_STAMP := $(VENV)/.installed-soak
+$(SOAK_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet --group soak
+	@touch $(SOAK_STAMP)
+
+.PHONY: soak
+soak: $(SOAK_STAMP)
+	$(BIN)/python -m soak $(SOAK_ARGS)

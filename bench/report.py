@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
+import statistics
 import subprocess
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -15,9 +17,14 @@ from typing import Any, Literal
 
 from .timing import Comparison
 
-__all__ = ["Row", "format_table", "write_json"]
+__all__ = ["Row", "format_table", "merge", "merge_runs", "write_json"]
 
 RatioKind = Literal["throughput", "time"]
+Load = tuple[float, float, float]
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or math.isnan(value) else value
 
 
 @dataclass
@@ -26,8 +33,9 @@ class Row:
 
     A comparison row has both per-operation times and a ratio: ``throughput``
     (ours / baseline in operations per second: higher is better) or ``time``
-    (ours / baseline in time per operation: lower is better). Other rows (start-up,
-    memory, skipped cases) carry their figure in ``value``.
+    (ours / baseline in time per operation: lower is better), in wall-clock
+    time and in CPU time. Other rows (start-up, memory, skipped cases) carry
+    their figure in ``value``.
     """
 
     scenario: str
@@ -41,6 +49,14 @@ class Row:
     value: str | None = None
     note: str = ""
     samples: dict[str, list[float]] = field(default_factory=dict)
+    ours_cpu: float | None = None
+    """CPU seconds per operation, median."""
+    baseline_cpu: float | None = None
+    cpu_ratio: float | None = None
+    """Like ``ratio``, in CPU time (of the processes that did the work)."""
+    spread: dict[str, list[float]] = field(default_factory=dict)
+    """With ``--repeat``: ``{"ratio" | "cpu_ratio": [min, median, max]}`` over the runs."""
+    runs: int = 1
 
     @classmethod
     def compared(
@@ -53,15 +69,14 @@ class Row:
         target: float | None = None,
         note: str = "",
     ) -> Row:
+        throughput = kind == "throughput"
         return cls(
             scenario=scenario,
             case=case,
             ours=comparison.ours_median,
             baseline=comparison.baseline_median,
             ratio=(
-                comparison.throughput_ratio
-                if kind == "throughput"
-                else comparison.time_ratio
+                comparison.throughput_ratio if throughput else comparison.time_ratio
             ),
             ratio_kind=kind,
             target=target,
@@ -69,16 +84,38 @@ class Row:
             samples={
                 "ours_s_per_op": list(comparison.ours),
                 "baseline_s_per_op": list(comparison.baseline),
+                "ours_cpu_s_per_op": list(comparison.ours_cpu),
+                "baseline_cpu_s_per_op": list(comparison.baseline_cpu),
             },
+            ours_cpu=comparison.ours_cpu_median,
+            baseline_cpu=comparison.baseline_cpu_median,
+            cpu_ratio=_finite(
+                comparison.cpu_throughput_ratio
+                if throughput
+                else comparison.cpu_time_ratio
+            ),
         )
+
+    def _meets(self, ratio: float | None) -> bool | None:
+        if ratio is None or self.target is None:
+            return None
+        if self.ratio_kind == "throughput":
+            return ratio >= self.target
+        return ratio <= self.target
 
     @property
     def met(self) -> bool | None:
-        if self.ratio is None or self.target is None:
-            return None
-        if self.ratio_kind == "throughput":
-            return self.ratio >= self.target
-        return self.ratio <= self.target
+        """The wall-clock ratio against the target."""
+        return self._meets(self.ratio)
+
+    @property
+    def cpu_met(self) -> bool | None:
+        """The CPU-time ratio against the target."""
+        return self._meets(self.cpu_ratio)
+
+    @property
+    def failed(self) -> bool:
+        return (self.value or "").startswith("failed:")
 
     @property
     def target_text(self) -> str:
@@ -87,13 +124,51 @@ class Row:
         return f"{'>=' if self.ratio_kind == 'throughput' else '<='} {self.target:g}x"
 
 
-def _rate(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    rate = 1 / seconds
-    if rate >= 10_000:
-        return f"{rate / 1000:,.1f}k/s"
-    return f"{rate:,.0f}/s"
+def merge(runs: list[Row]) -> Row:
+    """One row from the same row of several runs: medians, and the ratios' spread."""
+    first = runs[-1]
+    if len(runs) == 1:
+        return first
+    failed = [row for row in runs if row.failed]
+    if failed:
+        return replace(failed[0], runs=len(runs))
+    if first.ratio is None:
+        return replace(first, runs=len(runs))
+
+    def median(values: list[float | None]) -> float | None:
+        known = [value for value in values if value is not None]
+        return statistics.median(known) if known else None
+
+    spread: dict[str, list[float]] = {}
+    for name in ("ratio", "cpu_ratio"):
+        values = sorted(v for row in runs if (v := getattr(row, name)) is not None)
+        if values:
+            spread[name] = [values[0], statistics.median(values), values[-1]]
+    samples: dict[str, list[float]] = {}
+    for row in runs:
+        for key, values in row.samples.items():
+            samples.setdefault(key, []).extend(values)
+    return replace(
+        first,
+        ours=median([row.ours for row in runs]),
+        baseline=median([row.baseline for row in runs]),
+        ratio=spread["ratio"][1] if "ratio" in spread else None,
+        ours_cpu=median([row.ours_cpu for row in runs]),
+        baseline_cpu=median([row.baseline_cpu for row in runs]),
+        cpu_ratio=spread["cpu_ratio"][1] if "cpu_ratio" in spread else None,
+        spread=spread,
+        samples=samples,
+        runs=len(runs),
+    )
+
+
+def merge_runs(runs: list[list[Row]]) -> list[Row]:
+    """The rows of ``runs`` (each a list of rows), merged case by case, in order."""
+    by_case: dict[tuple[str, str], list[Row]] = {}
+    for rows in runs:
+        for row in rows:
+            by_case.setdefault((row.scenario, row.case), []).append(row)
+    return [merge(same) for same in by_case.values()]
 
 
 def _micro(seconds: float | None) -> str:
@@ -106,23 +181,38 @@ def _delta(ours: float | None, baseline: float | None) -> str:
     return f"{(ours - baseline) * 1e6:+,.1f} µs"
 
 
-def _verdict(row: Row) -> str:
-    met = row.met
+def _verdict(met: bool | None) -> str:
     if met is None:
         return ""
     return "met" if met else "MISSED"
 
 
+def _ratio(ratio: float | None, kind: str) -> str:
+    return "" if ratio is None else f"{ratio:.2f}x {kind}"
+
+
+def _spread(row: Row, name: str) -> str:
+    values = row.spread.get(name)
+    if not values:
+        return ""
+    low, _, high = values
+    return f"{low:.2f}-{high:.2f}"
+
+
 HEADER = (
     "case",
-    "ours/s",
     "ours/op",
-    "baseline/s",
     "baseline/op",
     "Δ/op",
     "ratio",
+    "min-max",
+    "cpu ours/op",
+    "cpu base/op",
+    "cpu ratio",
+    "min-max",
     "target",
-    "",
+    "wall",
+    "cpu",
 )
 
 
@@ -130,22 +220,33 @@ def _cells(row: Row) -> tuple[str, ...]:
     kind = "tput" if row.ratio_kind == "throughput" else "time"
     return (
         row.case,
-        _rate(row.ours),
         _micro(row.ours),
-        _rate(row.baseline),
         _micro(row.baseline),
         _delta(row.ours, row.baseline),
-        f"{row.ratio:.2f}x {kind}" if row.ratio is not None else "",
+        _ratio(row.ratio, kind),
+        _spread(row, "ratio"),
+        _micro(row.ours_cpu),
+        _micro(row.baseline_cpu),
+        _ratio(row.cpu_ratio, kind),
+        _spread(row, "cpu_ratio"),
         row.target_text,
-        _verdict(row),
+        _verdict(row.met),
+        _verdict(row.cpu_met),
     )
 
 
-def format_table(rows: list[Row]) -> str:
+def _load(load: Load) -> str:
+    return " ".join(f"{value:.2f}" for value in load)
+
+
+def format_table(
+    rows: list[Row], loads: dict[str, list[tuple[Load, Load]]] | None = None
+) -> str:
     """The rows as fixed-width text, one block per scenario.
 
     Comparison rows fill the columns; the others (start-up, memory, skipped)
-    give their figure after the case.
+    give their figure after the case. ``loads``: per scenario, the load
+    average (1, 5, 15 min) at the start and the end of each run.
     """
     compared = [_cells(row) for row in rows if row.ratio is not None]
     widths = [
@@ -171,7 +272,12 @@ def format_table(rows: list[Row]) -> str:
             has_columns = any(
                 r.ratio is not None for r in rows if r.scenario == scenario
             )
-            out += ["", scenario, rule]
+            out += ["", scenario]
+            for start, end in (loads or {}).get(scenario, []):
+                out.append(
+                    f"  load average {_load(start)} at the start, {_load(end)} at the end"
+                )
+            out.append(rule)
             if has_columns:
                 out += [render(HEADER), rule]
         if row.ratio is not None:
@@ -236,7 +342,12 @@ def write_json(path: Path, rows: list[Row], options: dict[str, Any]) -> None:
         },
         "options": options,
         "rows": [
-            {**asdict(row), "met": row.met, "target_text": row.target_text}
+            {
+                **asdict(row),
+                "met": row.met,
+                "cpu_met": row.cpu_met,
+                "target_text": row.target_text,
+            }
             for row in rows
         ],
     }

@@ -32,7 +32,10 @@ TIME_ZONE = "UTC"
 ALLOWED_HOSTS: list[str] = []
 
 INSTALLED_APPS = [
+    # auth and sessions: the user and the session of the end-to-end rows.
+    "django.contrib.auth",
     "django.contrib.contenttypes",
+    "django.contrib.sessions",
     # No autodiscovery: the bus scans MESSAGEBUS_HANDLER_MODULES only.
     "messagebus_django.apps.SimpleMessagebusConfig",
     "books",

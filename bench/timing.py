@@ -1,37 +1,71 @@
-"""Repeated, interleaved batches and their medians.
+"""Repeated, interleaved batches and their medians, in wall-clock and CPU time.
 
 A scenario gives two functions that each run one batch of ``size`` operations
-and return the seconds the timed part took (set-up stays outside). After the
-warm-up batches, the two sides alternate (bus, baseline, then baseline, bus,
-...), so a drift of the machine weighs on both; each figure is the median per
-operation over the batches, and the ratio is the median of the per-pair ratios.
+and return what the timed part took (set-up stays outside): a :class:`Spent`,
+wall-clock seconds (``time.perf_counter``) and CPU seconds of this process,
+all its threads (``time.process_time``), or of whichever processes do the
+work (the end-to-end rows count the servers'). After the warm-up batches, the
+two sides alternate (bus, baseline, then baseline, bus, ...), so a drift of
+the machine weighs on both; each figure is the median per operation over the
+batches, and each ratio is the median of the per-pair ratios.
+
+The CPU ratio is there because the machine is shared: another process's load
+stretches the wall clock of both sides, but much less the CPU time each side
+spends itself.
 """
 
 from __future__ import annotations
 
 import gc
+import math
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
-__all__ = ["Comparison", "Timer", "acompare", "compare", "measure"]
+__all__ = ["Comparison", "Spent", "Timer", "acompare", "compare", "measure"]
 
-Batch = Callable[[int], float]
-AsyncBatch = Callable[[int], Awaitable[float]]
+
+class Spent(NamedTuple):
+    """What a batch took: wall-clock and CPU seconds."""
+
+    wall: float
+    cpu: float
+
+    def __add__(self, other: object) -> Spent:
+        if not isinstance(other, Spent):
+            return NotImplemented
+        return Spent(self.wall + other.wall, self.cpu + other.cpu)
+
+
+Batch = Callable[[int], Spent]
+AsyncBatch = Callable[[int], Awaitable[Spent]]
 
 
 class Timer:
-    """``with Timer() as t: ...`` then ``t.seconds``."""
+    """``with Timer() as t: ...`` then ``t.spent`` (``t.seconds``: the wall clock)."""
 
-    seconds: float = 0.0
+    spent: Spent = Spent(0.0, 0.0)
 
     def __enter__(self) -> Timer:
+        self._cpu = time.process_time()
         self._start = time.perf_counter()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.seconds = time.perf_counter() - self._start
+        wall = time.perf_counter() - self._start
+        self.spent = Spent(wall, time.process_time() - self._cpu)
+
+    @property
+    def seconds(self) -> float:
+        return self.spent.wall
+
+
+def _median_ratio(pairs: Iterable[tuple[float, float]]) -> float:
+    """The median of ``a / b``; NaN when no pair can be divided (a clock too coarse)."""
+    ratios = [a / b for a, b in pairs if a > 0 and b > 0]
+    return statistics.median(ratios) if ratios else math.nan
 
 
 @dataclass(frozen=True)
@@ -40,6 +74,8 @@ class Comparison:
 
     ours: tuple[float, ...]
     baseline: tuple[float, ...]
+    ours_cpu: tuple[float, ...] = ()
+    baseline_cpu: tuple[float, ...] = ()
 
     @property
     def ours_median(self) -> float:
@@ -50,18 +86,48 @@ class Comparison:
         return statistics.median(self.baseline)
 
     @property
+    def ours_cpu_median(self) -> float | None:
+        return statistics.median(self.ours_cpu) if self.ours_cpu else None
+
+    @property
+    def baseline_cpu_median(self) -> float | None:
+        return statistics.median(self.baseline_cpu) if self.baseline_cpu else None
+
+    @property
     def time_ratio(self) -> float:
         """Ours / baseline, in time per operation (lower is better for ours)."""
-        return statistics.median(
-            o / b for o, b in zip(self.ours, self.baseline, strict=True)
-        )
+        return _median_ratio(zip(self.ours, self.baseline, strict=True))
 
     @property
     def throughput_ratio(self) -> float:
         """Ours / baseline, in operations per second (higher is better for ours)."""
-        return statistics.median(
-            b / o for o, b in zip(self.ours, self.baseline, strict=True)
-        )
+        return _median_ratio(zip(self.baseline, self.ours, strict=True))
+
+    @property
+    def cpu_time_ratio(self) -> float:
+        """Ours / baseline, in CPU time per operation."""
+        return _median_ratio(zip(self.ours_cpu, self.baseline_cpu, strict=True))
+
+    @property
+    def cpu_throughput_ratio(self) -> float:
+        """Ours / baseline, in operations per CPU second."""
+        return _median_ratio(zip(self.baseline_cpu, self.ours_cpu, strict=True))
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+    def add(self, spent: Spent, operations: int) -> None:
+        self.wall.append(spent.wall / operations)
+        self.cpu.append(spent.cpu / operations)
+
+
+def _comparison(mine: _Tally, theirs: _Tally) -> Comparison:
+    return Comparison(
+        tuple(mine.wall), tuple(theirs.wall), tuple(mine.cpu), tuple(theirs.cpu)
+    )
 
 
 def compare(
@@ -83,18 +149,18 @@ def compare(
     for _ in range(warmup):
         ours(size)
         baseline(size)
-    mine: list[float] = []
-    theirs: list[float] = []
+    mine, theirs = _Tally(), _Tally()
+    operations = size // step * step
     for index in range(batches):
         gc.collect()
-        spent = {id(ours): 0.0, id(baseline): 0.0}
+        spent = {id(ours): Spent(0.0, 0.0), id(baseline): Spent(0.0, 0.0)}
         for part in range(size // step):
             order = (baseline, ours) if (index + part) % 2 else (ours, baseline)
             for batch in order:
                 spent[id(batch)] += batch(step)
-        mine.append(spent[id(ours)] / (size // step * step))
-        theirs.append(spent[id(baseline)] / (size // step * step))
-    return Comparison(tuple(mine), tuple(theirs))
+        mine.add(spent[id(ours)], operations)
+        theirs.add(spent[id(baseline)], operations)
+    return _comparison(mine, theirs)
 
 
 async def acompare(
@@ -104,15 +170,13 @@ async def acompare(
     for _ in range(warmup):
         await ours(size)
         await baseline(size)
-    mine: list[float] = []
-    theirs: list[float] = []
+    mine, theirs = _Tally(), _Tally()
     for index in range(batches):
         order = (baseline, ours) if index % 2 else (ours, baseline)
         for batch in order:
             gc.collect()
-            per_op = await batch(size) / size
-            (mine if batch is ours else theirs).append(per_op)
-    return Comparison(tuple(mine), tuple(theirs))
+            (mine if batch is ours else theirs).add(await batch(size), size)
+    return _comparison(mine, theirs)
 
 
 def measure(run: Callable[[], float], *, repeat: int) -> float:

@@ -12,6 +12,8 @@
                              ``_RELAY_ON_COMMIT``, ``_METRICS``) is not a bool
 ``messagebus_django.E009``   the event stream's transport cannot be imported (kombu missing?)
 ``messagebus_django.E010``   ``MESSAGEBUS_RELAY_MAX_ATTEMPTS`` / ``_RELAY_BACKOFF`` out of range
+``messagebus_django.E011``   a broker timeout, ``MESSAGEBUS_RELAY_LEASE`` or
+                             ``_CONSUMER_MAX_REDELIVERIES`` out of range
 ``messagebus_django.W001``   SQLite without ``"transaction_mode": "IMMEDIATE"``
 ``messagebus_django.W002``   a command class of an installed app has no handler
 ``messagebus_django.W003``   a ``MESSAGEBUS_*`` setting that does not exist (a typo?)
@@ -24,7 +26,7 @@ from __future__ import annotations
 import difflib
 import importlib
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.apps import AppConfig, apps
 from django.conf import settings
@@ -138,6 +140,64 @@ def check_settings(
                 )
             )
     errors.extend(_check_event_stream())
+    errors.extend(_check_fault_bounds())
+    return errors
+
+
+def _is_number(value: object) -> TypeGuard[float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_fault_bounds() -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    for name in (
+        "BROKER_CONNECT_TIMEOUT",
+        "PUBLISH_TIMEOUT",
+        "RELAY_ON_COMMIT_TIMEOUT",
+        "RELAY_LEASE",
+    ):
+        value: object = conf.raw(name)
+        if not (_is_number(value) and value > 0):
+            errors.append(
+                Error(
+                    f"MESSAGEBUS_{name} must be a number of seconds above 0, "
+                    f"got {value!r}.",
+                    hint="Without a bound, a silent broker hangs what waits on it.",
+                    id=f"{PREFIX}.E011",
+                )
+            )
+    heartbeat: object = conf.raw("BROKER_HEARTBEAT")
+    if not (_is_number(heartbeat) and heartbeat >= 0):
+        errors.append(
+            Error(
+                f"MESSAGEBUS_BROKER_HEARTBEAT must be a number of seconds "
+                f"(0 for none), got {heartbeat!r}.",
+                id=f"{PREFIX}.E011",
+            )
+        )
+    redeliveries: object = conf.raw("CONSUMER_MAX_REDELIVERIES")
+    if not (
+        isinstance(redeliveries, int)
+        and not isinstance(redeliveries, bool)
+        and redeliveries >= 1
+    ):
+        errors.append(
+            Error(
+                f"MESSAGEBUS_CONSUMER_MAX_REDELIVERIES must be a whole number of at "
+                f"least 1, got {redeliveries!r}.",
+                id=f"{PREFIX}.E011",
+            )
+        )
+    if not errors and conf.RELAY_LEASE <= conf.PUBLISH_TIMEOUT:
+        errors.append(
+            Error(
+                f"MESSAGEBUS_RELAY_LEASE ({conf.RELAY_LEASE}) must be longer than "
+                f"MESSAGEBUS_PUBLISH_TIMEOUT ({conf.PUBLISH_TIMEOUT}).",
+                hint="A claim that expires while its relay still waits for the broker "
+                "lets another relay send the same rows.",
+                id=f"{PREFIX}.E011",
+            )
+        )
     return errors
 
 

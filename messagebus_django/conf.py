@@ -46,6 +46,24 @@ system checks in :mod:`messagebus_django.checks`.
 ``MESSAGEBUS_CORRELATION_HEADER``
     The request header ``CorrelationIdMiddleware`` reads the correlation id
     from, and writes back on the response. Default: ``"X-Request-ID"``.
+``MESSAGEBUS_BROKER_CONNECT_TIMEOUT``
+    Seconds to connect to the broker (relay and consumer). Default: ``5.0``.
+``MESSAGEBUS_BROKER_HEARTBEAT``
+    AMQP heartbeat of the consumer's connection, in seconds (``0``: none); a
+    broker silent for two of them is treated as lost. Default: ``30``.
+``MESSAGEBUS_PUBLISH_TIMEOUT``
+    Seconds ``messagebus_relay`` (and the consumer's dead letters) wait for a
+    publish and its confirm. Default: ``10.0``.
+``MESSAGEBUS_RELAY_ON_COMMIT_TIMEOUT``
+    Seconds the after-commit send may keep the request's thread waiting on
+    the broker (connect, publish, confirm); what is not confirmed by then
+    stays in the outbox. Default: ``1.0``.
+``MESSAGEBUS_RELAY_LEASE``
+    Seconds a relay's claim on the rows it is sending lasts; a relay killed
+    mid-batch leaves them to another relay once it expires. Default: ``60.0``.
+``MESSAGEBUS_CONSUMER_MAX_REDELIVERIES``
+    Times a delivery may come back unsettled (its consumer died on it) before
+    it is dead-lettered unprocessed. Default: ``3``.
 """
 
 from __future__ import annotations
@@ -77,6 +95,12 @@ DEFAULTS: dict[str, Any] = {
     "RELAY_BACKOFF": (2.0, 600.0),
     "METRICS": True,
     "CORRELATION_HEADER": "X-Request-ID",
+    "BROKER_CONNECT_TIMEOUT": 5.0,
+    "BROKER_HEARTBEAT": 30.0,
+    "PUBLISH_TIMEOUT": 10.0,
+    "RELAY_ON_COMMIT_TIMEOUT": 1.0,
+    "RELAY_LEASE": 60.0,
+    "CONSUMER_MAX_REDELIVERIES": 3,
 }
 """Each setting's default, without its ``MESSAGEBUS_`` prefix."""
 
@@ -165,6 +189,30 @@ class Settings:
     @property
     def CORRELATION_HEADER(self) -> str:
         return cast(str, self.raw("CORRELATION_HEADER"))
+
+    @property
+    def BROKER_CONNECT_TIMEOUT(self) -> float:
+        return float(self.raw("BROKER_CONNECT_TIMEOUT"))
+
+    @property
+    def BROKER_HEARTBEAT(self) -> float:
+        return float(self.raw("BROKER_HEARTBEAT"))
+
+    @property
+    def PUBLISH_TIMEOUT(self) -> float:
+        return float(self.raw("PUBLISH_TIMEOUT"))
+
+    @property
+    def RELAY_ON_COMMIT_TIMEOUT(self) -> float:
+        return float(self.raw("RELAY_ON_COMMIT_TIMEOUT"))
+
+    @property
+    def RELAY_LEASE(self) -> float:
+        return float(self.raw("RELAY_LEASE"))
+
+    @property
+    def CONSUMER_MAX_REDELIVERIES(self) -> int:
+        return cast(int, self.raw("CONSUMER_MAX_REDELIVERIES"))
 
 
 conf = Settings()

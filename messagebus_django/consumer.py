@@ -93,8 +93,10 @@ class Consumer:
         max_attempts: int = 3,
         retry_delay: float = 0.2,
         sleep: Callable[[float], None] = time.sleep,
+        using: str | None = None,
     ) -> None:
         self.name = name
+        self.using = using or conf.DATABASE
         self.bus = bus if bus is not None else get_bus()
         self.types = types if types is not None else event_types(self.bus)
         self.max_attempts = max_attempts
@@ -108,8 +110,18 @@ class Consumer:
 
         ``headers`` are the broker's: the producer's ``correlation_id`` and
         ``causation_id`` are restored on the event, so what its handlers raise
-        stays in the same trace.
+        stays in the same trace. Whatever goes wrong before the handlers run
+        (JSON nested too deep, a body too big to decode, a validator that
+        raises) is a dead :class:`Outcome` with the exception as its reason.
         """
+        try:
+            return self._process(body, headers)
+        except Exception as exc:
+            return Outcome(
+                "dead", f"cannot be processed: {type(exc).__name__}: {exc}"[:1000]
+            )
+
+    def _process(self, body: bytes | str, headers: Mapping[str, Any] | None) -> Outcome:
         try:
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -162,17 +174,16 @@ class Consumer:
                     self.max_attempts,
                     exc,
                 )
-                if not connections[conf.DATABASE].in_atomic_block:
+                if not connections[self.using].in_atomic_block:
                     # A lost connection is replaced before the next try.
                     close_old_connections()
                 if attempt < self.max_attempts:
                     self.sleep(self.retry_delay * attempt)
                 continue
             return Outcome("applied" if applied else "duplicate", type=type_name)
-        if (
-            isinstance(error, OperationalError | InterfaceError)
-            and not _database_usable()
-        ):
+        if isinstance(
+            error, OperationalError | InterfaceError
+        ) and not _database_usable(self.using):
             # Not the message's fault: the broker redelivers it later.
             return Outcome("retry", f"database unavailable: {error}", type_name)
         return Outcome(
@@ -185,7 +196,7 @@ class Consumer:
         """Handle ``event`` once: ``False`` if this consumer already applied it."""
         from .models import InboxMessage
 
-        uow = unit_of_work_class()()
+        uow = unit_of_work_class()(using=self.using)
         if isinstance(uow.messagestore, DjangoMessageStore):
             # The event is the producer's: record and publish only what it causes.
             uow.messagestore.skip.add(event.message_id)
@@ -202,6 +213,28 @@ class Consumer:
             handle_in_transaction(self.bus, event, uow, {})
         return True
 
+    def count_redelivery(self, key: str) -> int:
+        """Count one more redelivery of the delivery ``key``, committed; the count."""
+        from .models import RedeliveredMessage
+
+        with transaction.atomic(using=self.using, durable=True):
+            record, _ = (
+                RedeliveredMessage.objects.using(self.using)
+                .select_for_update()
+                .get_or_create(consumer=self.name, key=key)
+            )
+            record.count += 1
+            record.save(using=self.using, update_fields=["count", "last_at"])
+        return record.count
+
+    def forget_redelivery(self, key: str) -> None:
+        """The delivery ``key`` is settled: drop its redelivery count."""
+        from .models import RedeliveredMessage
+
+        RedeliveredMessage.objects.using(self.using).filter(
+            consumer=self.name, key=key
+        ).delete()
+
 
 def _restore_tracing(event: Message[Any], headers: Mapping[str, Any]) -> None:
     ids: dict[str, UUID] = {}
@@ -214,8 +247,8 @@ def _restore_tracing(event: Message[Any], headers: Mapping[str, Any]) -> None:
         event.metadata = event.metadata.model_copy(update=ids)
 
 
-def _database_usable() -> bool:
-    connection = connections[conf.DATABASE]
+def _database_usable(using: str) -> bool:
+    connection = connections[using]
     try:
         connection.ensure_connection()
     except (OperationalError, InterfaceError):

@@ -7,7 +7,13 @@ from typing import ClassVar
 from django.db import models
 from django.db.models import Q
 
-__all__ = ["PENDING", "InboxMessage", "OutboxMessage", "StoredMessage"]
+__all__ = [
+    "PENDING",
+    "InboxMessage",
+    "OutboxMessage",
+    "RedeliveredMessage",
+    "StoredMessage",
+]
 
 PENDING = Q(published=True, published_at__isnull=True, dead=False)
 """The outbox rows the relay still has to send (dead ones aside)."""
@@ -43,6 +49,14 @@ class StoredMessage(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     dead = models.BooleanField(
         default=False, help_text="Given up after too many failed attempts."
+    )
+    claimed_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="A relay is sending it; others leave it alone until then.",
+    )
+    claim = models.UUIDField(
+        null=True, blank=True, help_text="The claim of the relay sending it."
     )
 
     class Meta:
@@ -105,3 +119,29 @@ class InboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.consumer}: {self.type} {self.message_id}"
+
+
+class RedeliveredMessage(models.Model):
+    """A delivery the broker handed a consumer again before it was settled.
+
+    Counted in a transaction of its own before the delivery is processed, so
+    the count survives a consumer that dies on it; deleted once it is settled.
+    """
+
+    consumer = models.CharField(max_length=255, help_text="The consumer's queue.")
+    key = models.CharField(
+        max_length=255, help_text="The message_id, or a hash of the body."
+    )
+    count = models.PositiveIntegerField(default=0)
+    last_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "redelivered message"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consumer", "key"], name="messagebus_redelivered_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer}: {self.key} ({self.count})"

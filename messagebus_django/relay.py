@@ -1,25 +1,31 @@
 """The outbox relay: sends the published events, in creation order, once.
 
 Right after a command commits, its published events are sent (robust
-``on_commit``); whatever could not be sent is swept by
-``manage.py messagebus_relay``. Each pass locks the rows it sends
-(``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL), so several relays can
-run at once without sending a message twice. SQLite has no row locks: there a
-relay's IMMEDIATE transaction takes the database's write lock, so relays take
-turns. Each batch is recorded as sent in one UPDATE at its end, in the same
-transaction: a relay killed before that sends the batch's messages again on
-the next pass. Delivery is at least once, and consumers deduplicate on the
-message id (the inbox).
+``on_commit``, waiting on the broker at most
+``MESSAGEBUS_RELAY_ON_COMMIT_TIMEOUT``); whatever could not be sent is swept
+by ``manage.py messagebus_relay``.
+
+No database transaction or lock is held while the broker is talked to. A
+pass *claims* its rows in one short transaction (``SELECT ... FOR UPDATE
+SKIP LOCKED`` on PostgreSQL, then an ``UPDATE`` that sets a claim id and an
+expiry, ``MESSAGEBUS_RELAY_LEASE`` ahead, only where no live claim is), sends
+them, and marks the confirmed ones sent in a second short transaction,
+releasing the rest. Another relay skips claimed rows until the claim
+expires, so two relays do not send the same row, while the rows of a relay
+killed mid-batch are sent again once its claim has expired. Delivery is at
+least once, and consumers deduplicate on the message id (the inbox).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -69,6 +75,7 @@ class OutboxRelay:
         batch_size: int = 100,
         max_attempts: int | None = None,
         backoff: tuple[float, float] | None = None,
+        lease: float | None = None,
     ) -> None:
         found = transport if transport is not None else get_transport()
         if found is None:
@@ -80,6 +87,8 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.max_attempts = max_attempts or conf.RELAY_MAX_ATTEMPTS
         self.backoff = backoff or conf.RELAY_BACKOFF
+        self.lease = timedelta(seconds=lease or conf.RELAY_LEASE)
+        self._send_takes_timeout = _takes_timeout(type(self.transport))
 
     def delay(self, attempts: int) -> timedelta:
         """How long to wait after the ``attempts``-th failed attempt."""
@@ -87,68 +96,132 @@ class OutboxRelay:
         return timedelta(seconds=min(first * 2 ** max(attempts - 1, 0), longest))
 
     def relay_once(
-        self, ids: Iterable[UUID] | None = None, *, count_backlog: bool = True
+        self,
+        ids: Iterable[UUID] | None = None,
+        *,
+        count_backlog: bool = True,
+        timeout: float | None = None,
     ) -> RelayReport:
-        """Send one batch of due messages (or only ``ids``); one transaction."""
-        from .models import PENDING, StoredMessage
+        """Send one batch of due messages (or only ``ids``).
 
+        Claim, send (each wait on the broker bounded by ``timeout``, default
+        the transport's), then mark: no transaction is open while sending.
+        """
         report = RelayReport()
         sent: list[tuple[str, datetime, datetime]] = []
         sent_ids: list[UUID] = []
         failed: list[str] = []
         dead: list[str] = []
         now = timezone.now()
-        with transaction.atomic(using=self.using):
-            pending = StoredMessage.objects.using(self.using).filter(PENDING)
-            if ids is not None:
-                pending = pending.filter(pk__in=list(ids))
-            else:
-                pending = pending.filter(
-                    Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-                )
-            rows = list(
-                pending.select_for_update(skip_locked=True).order_by(
-                    "created_at", "id"
-                )[: self.batch_size]
+        claim = uuid4()
+        rows = self._claim(claim, ids, now)
+        report.fetched = len(rows)
+        failures: list[StoredMessage] = []
+        for row in rows:
+            envelope = Envelope(
+                id=row.id,
+                type=row.type,
+                created_at=row.created_at,
+                payload=row.payload,
+                headers=row.headers,
             )
-            report.fetched = len(rows)
-            for row in rows:
-                envelope = Envelope(
-                    id=row.id,
-                    type=row.type,
-                    created_at=row.created_at,
-                    payload=row.payload,
-                    headers=row.headers,
-                )
-                try:
+            try:
+                if self._send_takes_timeout:
+                    self.transport.send(envelope, timeout=timeout)
+                else:
                     self.transport.send(envelope)
-                except TransportUnavailable as exc:
-                    # Not the message's fault: no attempt counted, stop here.
-                    logger.warning(
-                        "Broker unavailable, %s stays in the outbox: %s", row, exc
-                    )
-                    report.unavailable = True
-                    break
-                except Exception as exc:
-                    self._record_failure(row, exc, now)
-                    report.dead += row.dead
-                    report.failed += not row.dead
-                    (dead if row.dead else failed).append(row.type)
-                    continue
-                report.sent += 1
-                sent.append((row.type, row.created_at, timezone.now()))
-                sent_ids.append(row.id)
-            if sent_ids:
-                # One UPDATE for the batch, in the same transaction as the lock.
-                StoredMessage.objects.using(self.using).filter(pk__in=sent_ids).update(
-                    attempts=F("attempts") + 1, published_at=timezone.now()
+            except TransportUnavailable as exc:
+                # Not the message's fault: no attempt counted, stop here.
+                logger.warning(
+                    "Broker unavailable, %s stays in the outbox: %s", row, exc
                 )
+                report.unavailable = True
+                break
+            except Exception as exc:
+                self._record_failure(row, exc, now)
+                failures.append(row)
+                report.dead += row.dead
+                report.failed += not row.dead
+                (dead if row.dead else failed).append(row.type)
+                continue
+            report.sent += 1
+            sent.append((row.type, row.created_at, timezone.now()))
+            sent_ids.append(row.id)
+        if rows:
+            unsent = len(rows) - len(sent_ids) - len(failures)
+            self._settle(claim, sent_ids, failures, release=unsent > 0)
         if metrics.enabled():
             # The backlog is counted by sweeps only, not by the after-commit
             # sends that run in web requests.
             backlog = None if ids is not None or not count_backlog else self.backlog()
             metrics.observe_relay(sent, failed, dead, backlog)
         return report
+
+    def _claim(
+        self, claim: UUID, ids: Iterable[UUID] | None, now: datetime
+    ) -> list[StoredMessage]:
+        """Claim up to a batch of due rows in one short transaction; return them."""
+        from .models import PENDING, StoredMessage
+
+        objects = StoredMessage.objects.using(self.using)
+        free = Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
+        pending = objects.filter(PENDING, free)
+        if ids is not None:
+            pending = pending.filter(pk__in=list(ids))
+        else:
+            pending = pending.filter(
+                Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+            )
+        with transaction.atomic(using=self.using):
+            candidates = list(
+                pending.select_for_update(skip_locked=True)
+                .order_by("created_at", "id")
+                .values_list("pk", flat=True)[: self.batch_size]
+            )
+            if not candidates:
+                return []
+            # The UPDATE checks again that no live claim is there: on SQLite
+            # (no row locks) another relay may have claimed them meanwhile.
+            objects.filter(PENDING, free, pk__in=candidates).update(
+                claim=claim, claimed_until=now + self.lease
+            )
+            return list(objects.filter(claim=claim).order_by("created_at", "id"))
+
+    def _settle(
+        self,
+        claim: UUID,
+        sent_ids: list[UUID],
+        failures: list[StoredMessage],
+        *,
+        release: bool,
+    ) -> None:
+        """Mark what the broker confirmed as sent; release the rest of the claim."""
+        from .models import StoredMessage
+
+        objects = StoredMessage.objects.using(self.using)
+        with transaction.atomic(using=self.using):
+            if sent_ids:
+                # One UPDATE for the batch.
+                objects.filter(pk__in=sent_ids).update(
+                    attempts=F("attempts") + 1,
+                    published_at=timezone.now(),
+                    claim=None,
+                    claimed_until=None,
+                )
+            for row in failures:
+                row.save(
+                    using=self.using,
+                    update_fields=[
+                        "attempts",
+                        "last_error",
+                        "dead",
+                        "next_attempt_at",
+                        "claim",
+                        "claimed_until",
+                    ],
+                )
+            if release:
+                objects.filter(claim=claim).update(claim=None, claimed_until=None)
 
     def _record_failure(
         self, row: StoredMessage, exc: Exception, now: datetime
@@ -161,10 +234,7 @@ class OutboxRelay:
         else:
             row.next_attempt_at = now + self.delay(row.attempts)
             logger.warning("%s was refused (attempt %d): %s", row, row.attempts, exc)
-        row.save(
-            using=self.using,
-            update_fields=["attempts", "last_error", "dead", "next_attempt_at"],
-        )
+        row.claim = row.claimed_until = None
 
     def relay_pending(
         self, should_stop: Callable[[], bool] | None = None
@@ -188,12 +258,27 @@ class OutboxRelay:
         return StoredMessage.objects.using(self.using).filter(PENDING).count()
 
 
+@functools.cache
+def _takes_timeout(transport_class: type[Transport]) -> bool:
+    """Whether ``send()`` takes ``timeout``: one written before it did still works."""
+    return "timeout" in inspect.signature(transport_class.send).parameters
+
+
 def relay_after_commit(ids: list[UUID], using: str) -> None:
-    """Send a committed command's published events now; never raise."""
+    """Send a committed command's published events now; never raise.
+
+    Runs on the request's thread: each wait on the broker is bounded by
+    ``MESSAGEBUS_RELAY_ON_COMMIT_TIMEOUT``, and what is not confirmed by then
+    stays in the outbox for ``messagebus_relay``.
+    """
     try:
         transport = get_transport()
         if transport is None:
             return
-        OutboxRelay(transport, using=using).relay_once(ids)
+        OutboxRelay(transport, using=using).relay_once(
+            ids, timeout=conf.RELAY_ON_COMMIT_TIMEOUT
+        )
     except Exception:
-        logger.exception("Relaying after commit failed; the relay command will retry")
+        logger.exception(
+            "Relaying after commit failed; messagebus_relay sends it later"
+        )

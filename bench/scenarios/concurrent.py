@@ -10,31 +10,30 @@ take turns: this measures what the bus adds under concurrency, not parallelism.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.db import connections
 
 from messagebus_django import adispatch
 
-from ..context import Context
+from ..context import Context, bench_bus, bench_settings
 from ..db import truncate
 from ..handlers import InsertBook, next_isbn, raw_insert
 from ..report import Row
-from ..timing import Comparison, acompare
+from ..timing import Comparison, Spent, Timer, acompare
+from ..work import Ledger
 
 SCENARIO = "3. adispatch() with 16 commands in flight vs sync_to_async(atomic insert)"
 IN_FLIGHT = 16
-TARGET = 0.8
+TARGET = 0.9
 
 
 def _in_flight(
     make: Callable[[str], Awaitable[Any]],
-) -> Callable[[int], Awaitable[float]]:
-    async def batch(size: int) -> float:
+) -> Callable[[int], Awaitable[Spent]]:
+    async def batch(size: int) -> Spent:
         isbns = [next_isbn() for _ in range(size)]
         semaphore = asyncio.Semaphore(IN_FLIGHT)
 
@@ -42,25 +41,31 @@ def _in_flight(
             async with semaphore:
                 await make(isbn)
 
-        start = time.perf_counter()
-        await asyncio.gather(*(one(isbn) for isbn in isbns))
-        return time.perf_counter() - start
+        with Timer() as timer:
+            await asyncio.gather(*(one(isbn) for isbn in isbns))
+        return timer.spent
 
     return batch
 
 
-async def _compare(alias: str, size: int, batches: int) -> Comparison:
+async def _compare(alias: str, size: int, batches: int, ledger: Ledger) -> Comparison:
     raw = sync_to_async(raw_insert)
+    bus = bench_bus()
 
     async def ours(isbn: str) -> Any:
-        return await adispatch(InsertBook(isbn=isbn, title="Bench", author="Bench"))
+        return await adispatch(
+            InsertBook(isbn=isbn, title="Bench", author="Bench"), bus=bus
+        )
 
     async def baseline(isbn: str) -> None:
         await raw(alias, isbn)
 
     try:
         return await acompare(
-            _in_flight(ours), _in_flight(baseline), size=size, batches=batches
+            ledger.atrack("ours", _in_flight(ours)),
+            ledger.atrack("baseline", _in_flight(baseline)),
+            size=size,
+            batches=batches,
         )
     finally:
         # The connections of the sync thread are its own.
@@ -68,16 +73,17 @@ async def _compare(alias: str, size: int, batches: int) -> Comparison:
 
 
 def run(context: Context) -> list[Row]:
-    size = 160 if context.quick else 320
+    size = context.size(320, 160, smoke=2 * IN_FLIGHT)
     batches = context.batches(7, 5)
     rows = []
     for label, alias in context.databases.items():
-        settings.MESSAGEBUS_DATABASE = alias
+        ledger = Ledger(alias)
         try:
-            comparison = asyncio.run(_compare(alias, size, batches))
+            with bench_settings(alias):
+                comparison = asyncio.run(_compare(alias, size, batches, ledger))
         finally:
-            settings.MESSAGEBUS_DATABASE = "default"
             truncate(alias)
+        proof = ledger.prove()
         rows.append(
             Row.compared(
                 SCENARIO,
@@ -85,7 +91,8 @@ def run(context: Context) -> list[Row]:
                 comparison,
                 kind="throughput",
                 target=TARGET,
-                note=f"{batches} batches of {size} commands each side, interleaved",
+                note=f"{batches} batches of {size} commands each side, interleaved; "
+                f"{proof}",
             )
         )
     return rows

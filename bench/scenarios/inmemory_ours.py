@@ -19,6 +19,9 @@ from messagebus_django import (
     async_listen,
 )
 
+# What the handlers saw: the proof that both sides did the same (bench.work).
+HANDLED = {"commands handled": 0, "events handled": 0}
+
 
 class Book(Model):
     id: UUID
@@ -74,6 +77,7 @@ Transaction = AsyncUnitOfWorkTransaction[UnitOfWork]
 async def register_book(cmd: RegisterBook, uow: Transaction) -> UUID:
     book = Book(id=cmd.id, isbn=cmd.isbn, title=cmd.title, author=cmd.author)
     await uow.books.add(book)
+    HANDLED["commands handled"] += 1
     book.messages.append(
         BookRegistered(id=cmd.id, isbn=cmd.isbn, title=cmd.title, author=cmd.author)
     )
@@ -83,6 +87,7 @@ async def register_book(cmd: RegisterBook, uow: Transaction) -> UUID:
 @async_listen
 async def book_registered(event: BookRegistered, uow: Transaction) -> None:
     uow.books.registered.append(event.id)
+    HANDLED["events handled"] += 1
 
 
 def make_bus() -> AsyncMessageBus:

@@ -25,6 +25,8 @@ from ..report import Row
 from ..timing import measure
 
 SCENARIO = "5. start-up: AsyncMessageBus().scan(*modules) of generated modules"
+# Medians of its own repetitions already; --repeat does not run it again.
+REPEATABLE = False
 
 MODULE = """\
 from __future__ import annotations

@@ -181,9 +181,14 @@ def from_payload(
     message_id: Any,
     created_at: Any,
 ) -> TMessage:
-    """The message of ``message_type`` that :func:`payload_of` and its id made."""
+    """The message of ``message_type`` that :func:`payload_of` and its id made.
+
+    Envelope fields in ``payload`` are ignored: what a producer writes there
+    cannot override the type's metadata, nor the id and time given here.
+    """
+    fields = {k: v for k, v in payload.items() if k not in ENVELOPE_FIELDS}
     return message_type.model_validate(
-        {**payload, "message_id": message_id, "created_at": created_at}
+        {**fields, "message_id": message_id, "created_at": created_at}
     )
 
 

@@ -1,9 +1,10 @@
 """Transports: how the relay sends outbox messages to a broker.
 
 A transport's :meth:`~Transport.send` raises :class:`TransportUnavailable` when
-the broker cannot be reached (the message is retried later and this does not
-count as an attempt), and any other exception when this message was refused
-(it counts, and after ``MESSAGEBUS_RELAY_MAX_ATTEMPTS`` the message is dead).
+the broker cannot be reached or did not answer within the timeout (the message
+is retried later and this does not count as an attempt), and any other
+exception when this message was refused (it counts, and after
+``MESSAGEBUS_RELAY_MAX_ATTEMPTS`` the message is dead).
 """
 
 from __future__ import annotations
@@ -62,8 +63,12 @@ class Transport(abc.ABC):
     """Sends envelopes to the event stream."""
 
     @abc.abstractmethod
-    def send(self, envelope: Envelope) -> None:
-        """Send one envelope; return only once the broker has it."""
+    def send(self, envelope: Envelope, *, timeout: float | None = None) -> None:
+        """Send one envelope; return only once the broker has it.
+
+        Wait at most about ``timeout`` seconds (``None``: the transport's own
+        bound) for the broker, then raise :class:`TransportUnavailable`.
+        """
 
     def close(self) -> None:  # noqa: B027 - optional
         """Release connections."""
@@ -81,7 +86,7 @@ class InMemoryTransport(Transport):
         self.refuse: dict[str, str] = {}
         """``{type: reason}``: envelopes of these types are refused."""
 
-    def send(self, envelope: Envelope) -> None:
+    def send(self, envelope: Envelope, *, timeout: float | None = None) -> None:
         if not self.available:
             raise TransportUnavailable("the in-memory broker is down")
         if envelope.type in self.refuse:

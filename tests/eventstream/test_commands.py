@@ -107,7 +107,6 @@ def test_relay_once_with_the_broker_down_is_a_command_error(
     out, err = StringIO(), StringIO()
     with pytest.raises(CommandError, match="broker was unavailable"):
         call_command("messagebus_relay", "--once", stdout=out, stderr=err)
-    assert "Broker unavailable; will retry." in err.getvalue()
     assert "Relay stopped. sent 0, failed 0, dead 0" in out.getvalue()
     assert {m.state for m in OutboxMessage.objects.all()} == {"pending"}
 

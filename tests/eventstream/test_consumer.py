@@ -165,14 +165,14 @@ def test_a_database_outage_is_a_retry_not_a_dead_letter(
     bus = AsyncMessageBus()
     bus.add_listener(BookRegistered, lost_database)
     outage = Consumer("outage", bus=bus, sleep=lambda seconds: None)
-    monkeypatch.setattr(consumer_module, "_database_usable", lambda: False)
+    monkeypatch.setattr(consumer_module, "_database_usable", lambda using: False)
     outcome = outage.process(delivery())
     assert (outcome.status, outcome.reason) == (
         "retry",
         "database unavailable: server closed the connection unexpectedly",
     )
     # The same error with a healthy database is the message's own: dead.
-    monkeypatch.setattr(consumer_module, "_database_usable", lambda: True)
+    monkeypatch.setattr(consumer_module, "_database_usable", lambda using: True)
     assert outage.process(delivery()).status == "dead"
 
 
@@ -181,17 +181,17 @@ def test_the_database_usable_probe(monkeypatch: pytest.MonkeyPatch) -> None:
 
     from messagebus_django.consumer import _database_usable
 
-    assert _database_usable() is True
+    assert _database_usable("default") is True
     connection = connections["default"]
 
     def unreachable() -> None:
         raise OperationalError("could not connect to server")
 
     monkeypatch.setattr(connection, "ensure_connection", unreachable)
-    assert _database_usable() is False
+    assert _database_usable("default") is False
     monkeypatch.undo()
     monkeypatch.setattr(connection, "is_usable", lambda: False)
-    assert _database_usable() is False
+    assert _database_usable("default") is False
 
 
 def test_two_event_classes_with_one_wire_name_are_refused() -> None:

@@ -218,7 +218,7 @@ def test_relay_after_commit_never_raises(
     memory_transport: InMemoryTransport, caplog: pytest.LogCaptureFixture
 ) -> None:
     class Broken(Transport):
-        def send(self, envelope: Envelope) -> None:
+        def send(self, envelope: Envelope, *, timeout: float | None = None) -> None:
             raise AssertionError("unexpected")
 
     with override_settings(MESSAGEBUS_RELAY_ON_COMMIT=False):
@@ -240,7 +240,7 @@ class RecordingTransport(Transport):
         self.sent: list[Envelope] = []
         self.lock = threading.Lock()
 
-    def send(self, envelope: Envelope) -> None:
+    def send(self, envelope: Envelope, *, timeout: float | None = None) -> None:
         with self.lock:
             self.sent.append(envelope)
 
@@ -288,15 +288,20 @@ def test_a_relay_killed_after_sending_sends_again_and_the_inbox_applies_once(
         dispatch(register())
 
     class DiesAfterSend(InMemoryTransport):
-        def send(self, envelope: Envelope) -> None:
+        def send(self, envelope: Envelope, *, timeout: float | None = None) -> None:
             super().send(envelope)
             raise KilledAfterSending
 
     dying = DiesAfterSend()
     with pytest.raises(KilledAfterSending):
-        # A BaseException-like death: the relay's transaction rolls back.
+        # A BaseException-like death: nothing marks the row sent.
         OutboxRelay(dying).relay_once()
-    assert OutboxMessage.objects.get().state == "pending"
+    row = OutboxMessage.objects.get()
+    assert row.state == "pending"
+    # Its claim holds the row until it expires, then another relay sends it.
+    assert row.claimed_until is not None
+    assert OutboxRelay(memory_transport).relay_once().sent == 0
+    OutboxMessage.objects.update(claimed_until=timezone.now() - timedelta(seconds=1))
     OutboxRelay(memory_transport).relay_once()
     deliveries = [*dying.sent, *memory_transport.sent]
     assert len(deliveries) == 2

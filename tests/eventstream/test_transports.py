@@ -166,7 +166,7 @@ def test_the_kombu_transport_publishes_the_envelope_and_its_tracing_headers(
             published.append({"body": body, **properties})
 
     transport = KombuTransport("amqp://guest:guest@127.0.0.1:1//")
-    monkeypatch.setattr(transport, "_ensure_producer", Producer)
+    monkeypatch.setattr(transport, "_ensure_producer", lambda timeout: Producer())
     envelope = Envelope(
         id=uuid7(),
         type="book_registered_v1",
@@ -180,6 +180,8 @@ def test_the_kombu_transport_publishes_the_envelope_and_its_tracing_headers(
     assert sent["routing_key"] == "book_registered_v1"
     assert sent["delivery_mode"] == 2
     assert sent["message_id"] == str(envelope.id)
+    # Bounded: a silent broker cannot keep the caller waiting.
+    assert 0 < sent["timeout"] == sent["confirm_timeout"] <= 10.0
     assert sent["headers"] == {
         "message_type": "book_registered_v1",
         "correlation_id": "c",

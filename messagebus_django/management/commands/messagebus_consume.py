@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
 
 from messagebus_django.bus import build_bus
 from messagebus_django.consumer import Consumer, Outcome
@@ -48,6 +49,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--idle-timeout", type=float, default=1.0, help=argparse.SUPPRESS
         )
+        parser.add_argument(
+            "--database",
+            default=None,
+            help="The database alias of the handlers' transactions and the inbox "
+            "(default: MESSAGEBUS_DATABASE).",
+        )
 
     def handle(
         self,
@@ -58,10 +65,14 @@ class Command(BaseCommand):
         max_messages: int | None,
         max_attempts: int,
         idle_timeout: float,
+        database: str | None,
+        verbosity: int = 1,
         **options: Any,
     ) -> None:
         from messagebus_django.transports.kombu import BrokerConsumer
 
+        if database is not None and database not in connections:
+            raise CommandError(f"--database: no database {database!r} in DATABASES.")
         bus: AsyncMessageBus | None = None
         if handlers:
             try:
@@ -69,7 +80,9 @@ class Command(BaseCommand):
             except (ImportError, ValueError) as exc:
                 raise CommandError(f"--handlers: {exc}") from exc
         try:
-            consumer = Consumer(queue, bus=bus, max_attempts=max_attempts)
+            consumer = Consumer(
+                queue, bus=bus, max_attempts=max_attempts, using=database
+            )
         except ConfigurationError as exc:  # two event classes with one wire name
             raise CommandError(str(exc)) from exc
         known = consumer.types
@@ -88,12 +101,15 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
 
         def report(outcome: Outcome) -> None:
+            if verbosity < 1:
+                return
             line = f"{outcome.status}: {outcome.type or '?'}"
             if outcome.reason:
                 line += f" ({outcome.reason})"
             self.stdout.write(line)
 
-        self.stdout.write(f"Consuming {', '.join(types)} from {queue!r}.")
+        if verbosity >= 1:
+            self.stdout.write(f"Consuming {', '.join(types)} from {queue!r}.")
         with stop_on_signals() as stop:
             stats = broker.run(
                 should_stop=stop.is_set,
@@ -101,7 +117,8 @@ class Command(BaseCommand):
                 max_messages=max_messages,
                 on_outcome=report,
             )
-        self.stdout.write(
-            f"Consumer stopped: applied {stats.applied}, duplicate {stats.duplicate}, "
-            f"dead {stats.dead}, given back {stats.retry}."
-        )
+        if verbosity >= 1:
+            self.stdout.write(
+                f"Consumer stopped: applied {stats.applied}, duplicate {stats.duplicate}, "
+                f"dead {stats.dead}, given back {stats.retry}."
+            )

@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections, connections
 
+from messagebus_django.conf import conf
+from messagebus_django.management import DATABASE_OUTAGES, one_line
 from messagebus_django.relay import OutboxRelay, RelayReport
 from messagebus_django.signals import stop_on_signals
+
+logger = logging.getLogger("messagebus_django.relay")
+
+BACKOFF = (1.0, 30.0)
+"""Seconds between tries while the database or the broker is down: the wait
+doubles from the first to the longest."""
 
 
 class Command(BaseCommand):
     help = (
         "Send the outbox's pending published events to the broker, in creation "
-        "order. Loops until SIGTERM/SIGINT unless --once. Safe to run several at once."
+        "order. Loops until SIGTERM/SIGINT unless --once, waiting out database "
+        "and broker outages. Safe to run several at once."
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -30,37 +41,86 @@ class Command(BaseCommand):
             "--batch-size",
             type=int,
             default=100,
-            help="Messages per transaction (default 100).",
+            help="Messages claimed at once (default 100).",
+        )
+        parser.add_argument(
+            "--database",
+            default=None,
+            help="The database alias of the outbox (default: MESSAGEBUS_DATABASE).",
         )
 
     def handle(
-        self, *args: Any, once: bool, interval: float, batch_size: int, **options: Any
+        self,
+        *args: Any,
+        once: bool,
+        interval: float,
+        batch_size: int,
+        database: str | None,
+        verbosity: int = 1,
+        **options: Any,
     ) -> None:
         if batch_size < 1 or interval < 0:
             raise CommandError(
                 "--batch-size must be at least 1 and --interval not negative."
             )
+        using = database or conf.DATABASE
+        if using not in connections:
+            raise CommandError(f"--database: no database {using!r} in DATABASES.")
         try:
-            relay = OutboxRelay(batch_size=batch_size)
+            relay = OutboxRelay(batch_size=batch_size, using=using)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         total = RelayReport()
+        first, longest = BACKOFF
+        delay = first
         with stop_on_signals() as stop:
             while True:
-                report = relay.relay_pending(should_stop=stop.is_set)
+                try:
+                    report = relay.relay_pending(should_stop=stop.is_set)
+                except DATABASE_OUTAGES as exc:
+                    if once:
+                        raise CommandError(one_line(exc)) from exc
+                    self._outage(
+                        f"Database unavailable ({one_line(exc)})", delay, verbosity
+                    )
+                    self._forget_connection(using)
+                    if stop.wait(delay):
+                        break
+                    delay = min(delay * 2, longest)
+                    continue
+                except DatabaseError as exc:
+                    raise CommandError(one_line(exc)) from exc
                 total += report
-                if report.sent or report.failed or report.dead:
+                if verbosity >= 1 and (report.sent or report.failed or report.dead):
                     self.stdout.write(self._describe(report))
                 if report.unavailable:
-                    self.stderr.write("Broker unavailable; will retry.")
-                if once or stop.wait(interval):
+                    wait = delay
+                    delay = min(delay * 2, longest)
+                    if not once:
+                        self._outage("Broker unavailable", wait, verbosity)
+                else:
+                    wait, delay = interval, first
+                if once or stop.wait(wait):
                     break
                 close_old_connections()
-        self.stdout.write(f"Relay stopped. {self._describe(total)}")
+        if verbosity >= 1:
+            self.stdout.write(f"Relay stopped. {self._describe(total)}")
         if once and total.unavailable:
             raise CommandError(
                 "The broker was unavailable; messages stay in the outbox."
             )
+
+    def _outage(self, what: str, delay: float, verbosity: int) -> None:
+        line = f"{what}; retrying in {delay:g} s."
+        logger.warning(line)
+        if verbosity >= 1:
+            self.stderr.write(line)
+
+    @staticmethod
+    def _forget_connection(using: str) -> None:
+        # A broken connection is not reused: the next sweep connects afresh.
+        with contextlib.suppress(Exception):
+            connections[using].close()
 
     @staticmethod
     def _describe(report: RelayReport) -> str:

@@ -1,0 +1,148 @@
+"""A TCP proxy that can cut or silence the service behind it.
+
+It listens on 127.0.0.1 on a free port and forwards each connection to the
+service (RabbitMQ, PostgreSQL). Three modes:
+
+- **forward**: a transparent pipe;
+- **cut**: every open connection is closed, and new ones are accepted and
+  closed at once (a broker or database that went away);
+- **silence**: connections stay open and new ones are accepted, but nothing
+  is read from either side any more (a peer that is connected and does not
+  answer: a hung broker, a network that drops packets without resetting).
+  What was sent meanwhile waits in the kernel and flows on :meth:`restore`.
+
+:attr:`stalled` is set when a client sent something that silence held back:
+the client is now waiting for an answer that does not come.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import select
+import socket
+import threading
+from typing import Literal
+
+Mode = Literal["forward", "cut", "silence"]
+
+
+class TcpProxy:
+    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+        self.upstream = (upstream_host, upstream_port)
+        self.mode: Mode = "forward"
+        self.stalled = threading.Event()
+        self.accepted = 0
+        self._changed = threading.Condition()
+        self._sockets: set[socket.socket] = set()
+        self._closing = False
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
+        self._thread = threading.Thread(
+            target=self._accept, name=f"proxy:{self.port}", daemon=True
+        )
+        self._thread.start()
+
+    def url(self, scheme_and_credentials: str, path: str = "") -> str:
+        """``<scheme_and_credentials>@127.0.0.1:<port><path>``."""
+        return f"{scheme_and_credentials}@127.0.0.1:{self.port}{path}"
+
+    def cut(self) -> None:
+        """Close every connection; refuse new ones until :meth:`restore`."""
+        with self._changed:
+            self.mode = "cut"
+            sockets, self._sockets = self._sockets, set()
+            self._changed.notify_all()
+        for sock in sockets:
+            _close(sock)
+
+    def silence(self) -> None:
+        """Keep connections open but stop forwarding, until :meth:`restore`."""
+        with self._changed:
+            self.mode = "silence"
+            self.stalled.clear()
+            self._changed.notify_all()
+
+    def restore(self) -> None:
+        """Forward again (what silence held back flows on)."""
+        with self._changed:
+            self.mode = "forward"
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        with self._changed:
+            self._closing = True
+            self.mode = "cut"
+            sockets, self._sockets = self._sockets, set()
+            self._changed.notify_all()
+        _close(self._listener)
+        for sock in sockets:
+            _close(sock)
+        self._thread.join(10)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return  # the listener is closed
+            with self._changed:
+                if self._closing:
+                    _close(client)
+                    return
+                if self.mode == "cut":
+                    _close(client)
+                    continue
+                self.accepted += 1
+            try:
+                server = socket.create_connection(self.upstream, timeout=10)
+            except OSError:
+                _close(client)
+                continue
+            server.settimeout(None)
+            with self._changed:
+                self._sockets.update((client, server))
+            for source, target in ((client, server), (server, client)):
+                threading.Thread(
+                    target=self._pump,
+                    args=(source, target, source is client),
+                    daemon=True,
+                ).start()
+
+    def _pump(
+        self, source: socket.socket, target: socket.socket, upstream: bool
+    ) -> None:
+        try:
+            while True:
+                readable, _, _ = select.select([source], [], [], 0.05)
+                with self._changed:
+                    if source not in self._sockets:
+                        return
+                    if readable and self.mode == "silence":
+                        if upstream:
+                            self.stalled.set()
+                        # Hold back: read nothing until restored or cut.
+                        self._changed.wait_for(
+                            lambda: self.mode != "silence", timeout=0.5
+                        )
+                        continue
+                if not readable:
+                    continue
+                data = source.recv(65536)
+                if not data:
+                    return
+                target.sendall(data)
+        except (OSError, ValueError):
+            return  # the other side or cut() closed it
+        finally:
+            with self._changed:
+                self._sockets.discard(source)
+                self._sockets.discard(target)
+            _close(source)
+            _close(target)
+
+
+def _close(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(OSError):
+        sock.close()
