@@ -48,6 +48,7 @@ SDIST_MUST_HAVE = [
     "tests/conftest.py",
     "books/handlers/__init__.py",
     "bookstore_project/settings.py",
+    "bench/__init__.py",
     "messagebus_django/py.typed",
 ]
 
@@ -175,7 +176,8 @@ def check_contents(session: nox.Session, sdist: Path, wheel: Path) -> None:
     strays = [
         name
         for name in wheel_names
-        if name.split("/")[0] in {"tests", "books", "bookstore_project", "docs"}
+        if name.split("/")[0]
+        in {"tests", "books", "bookstore_project", "docs", "bench"}
     ]
     if strays:
         session.error(f"the wheel ships more than the package: {strays[:5]}")
