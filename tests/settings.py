@@ -10,6 +10,8 @@ import os
 import tempfile
 from pathlib import Path
 
+import django
+
 from bookstore_project.database import database_from_url, sqlite_database
 
 SECRET_KEY = "tests-only-not-secret"
@@ -62,7 +64,11 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 STATIC_URL = "static/"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Django 6.1 configures mail with MAILERS and deprecates EMAIL_BACKEND.
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 BOOKS_LIBRARIANS = ["librarians@bookstore.example"]
 LOGIN_URL = "admin:login"
 

@@ -194,6 +194,18 @@ def test_durable_dispatch_refuses_an_outer_atomic() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
+def test_dispatch_inside_the_users_atomic_hints_at_durable_false() -> None:
+    with (
+        transaction.atomic(),
+        pytest.raises(RuntimeError, match="cannot be nested") as raised,
+    ):
+        run(WriteBooks(titles=["a"]))
+    assert "pass durable=False" in str(raised.value)
+    assert "cannot be nested" in str(raised.value.__cause__)
+    assert Book.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
 def test_non_durable_dispatch_joins_the_outer_atomic() -> None:
     with transaction.atomic():
         dispatch(

@@ -54,6 +54,17 @@ def test_lists_the_books_messages_and_their_handlers() -> None:
     assert lines[-1] == "4 message types, 5 handlers, 0 commands without a handler."
 
 
+def test_verbosity() -> None:
+    assert run("-v", "0") == (
+        "4 message types, 5 handlers, 0 commands without a handler.\n"
+    )
+    lines = run("-v", "2").splitlines()
+    assert lines[0] == "Scanned modules: books.handlers"
+    assert lines[1:] == run().splitlines()
+    # --json is for machines: the same document at every verbosity.
+    assert run("--json", "-v", "0") == run("--json") == run("--json", "-v", "2")
+
+
 def test_commands_come_before_events() -> None:
     lines = run().splitlines()
     assert lines[0] == "Commands (2)"
