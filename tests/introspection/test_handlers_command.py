@@ -59,7 +59,7 @@ def test_verbosity() -> None:
         "4 message types, 5 handlers, 0 commands without a handler.\n"
     )
     lines = run("-v", "2").splitlines()
-    assert lines[0] == "Scanned modules: books.handlers"
+    assert lines[0] == "Scanned modules: books.service.handlers"
     assert lines[1:] == run().splitlines()
     # --json is for machines: the same document at every verbosity.
     assert run("--json", "-v", "0") == run("--json") == run("--json", "-v", "2")
