@@ -6,13 +6,14 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 BROKER_URL ?=
 
-.PHONY: help install run test test-pg test-asgiref-oldest lint format migrate superuser bench clean
+.PHONY: help install run test test-pg test-asgiref-oldest matrix lint format migrate superuser bench clean
 
 help:
 	@echo "make run    - set up the venv, migrate SQLite, serve the bookstore on 127.0.0.1:8000"
 	@echo "make test   - set up the venv, run ruff, mypy and pytest with the coverage gate"
 	@echo "make test-pg - the same tests against PostgreSQL ($(PG_URL))"
 	@echo "make lint   - ruff and mypy only"
+	@echo "make matrix - every supported Django x Python, PostgreSQL, the package (nox; slow)"
 	@echo "make bench  - the benchmarks (not part of make test)"
 
 $(BIN)/python:
@@ -47,7 +48,7 @@ test-pg: $(STAMP)
 	DATABASE_URL=$(PG_URL) BROKER_URL=$(BROKER_URL) $(BIN)/coverage run -m pytest $(PYTEST_ARGS)
 	$(BIN)/coverage report
 
-# DESIGN.md: the bridge relies on asgiref internals; test the oldest release
+# docs/design.md: the bridge relies on asgiref internals; test the oldest release
 # pyproject.toml allows, too (the newest is what `make test` installs).
 ASGIREF_OLDEST := 3.8.1
 test-asgiref-oldest: $(STAMP)
@@ -55,7 +56,15 @@ test-asgiref-oldest: $(STAMP)
 	$(BIN)/python -m pip install --quiet --no-deps --target .asgiref-oldest "asgiref==$(ASGIREF_OLDEST)"
 	PYTHONPATH=.asgiref-oldest $(BIN)/python -m pytest -q -p no:randomly \
 		tests/django/test_bridge.py tests/django/test_dispatch.py \
-		tests/django/test_asgi.py tests/django/test_sync_handlers.py
+		tests/django/test_asgi.py tests/django/test_sync_handlers.py \
+		tests/django/test_bridge_fallback.py
+
+# noxfile.py: the supported Django x Python pairs, the suite on PostgreSQL and
+# RabbitMQ (DATABASE_URL, BROKER_URL) and the package checks. nox looks for
+# python3.11/3.12/3.13 on PATH; pyenv's installed versions are added.
+PYENV_BINS := $(subst $(eval) ,:,$(wildcard $(HOME)/.pyenv/versions/3.1[123]*/bin))
+matrix: $(STAMP)
+	PATH="$(PYENV_BINS):$$PATH" $(BIN)/nox $(NOX_ARGS)
 
 migrate: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
@@ -79,7 +88,8 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache .pytest_cache db.sqlite3 .asgiref-oldest
+	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache .pytest_cache db.sqlite3 .asgiref-oldest \
+		build dist *.egg-info .nox
 
 # make soak: the bookstore under gunicorn and uvicorn with load and faults
 # (soak/; not part of make test). PostgreSQL too when DATABASE_URL is set.

@@ -21,12 +21,12 @@ from django.http import HttpRequest
 
 from books.domain.isbn import InvalidISBN, normalize_isbn
 from books.domain.messages import RegisterBook
-from books.entrypoints import (
+from books.models import Book, BookActivity, NewArrival
+from books.payloads import (
     InvalidPayload,
     discontinue_book_command,
     register_book_command,
 )
-from books.models import Book, BookActivity, NewArrival
 from books.service.repositories import BookRepositoryOperationResult
 from messagebus_django import Err, dispatch
 

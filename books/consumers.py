@@ -1,7 +1,9 @@
 """Handlers run by the bookstore's event-stream consumer, not by the project bus.
 
-Not named ``handlers``, so autodiscovery leaves them out: they run only in
-the consumer process, from the queue of the events they read::
+An entry point, like the views: the project bus does not scan this module
+(``MESSAGEBUS_HANDLER_MODULES`` does not name it, and it is not called
+``handlers``), so these handlers run only in the consumer process, from the
+queue of the events they read::
 
     python manage.py messagebus_consume --queue bookstore.new-arrivals \
         --handlers books.consumers --type book_registered_v1

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 
 from books.domain.messages import RegisterBook
-from books.entrypoints import InvalidPayload, register_book_command
+from books.payloads import InvalidPayload, register_book_command
 
 
 class RegisterBookForm(forms.Form):

@@ -1,9 +1,17 @@
-"""ORM models of the books app: storage only; the domain lives in books.domain."""
+"""ORM models of the books app: storage only; the domain lives in books.domain.
+
+Each model that stores a domain model maps it both ways: ``to_domain()`` reads
+a row as the domain model, ``values_from_domain()`` gives the column values
+to write. :mod:`books.adapters.repositories` builds on them.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 
+from books.domain import model
 from messagebus_django import uuid7
 
 
@@ -24,6 +32,30 @@ class Book(models.Model):
     def __str__(self) -> str:
         return f"{self.title} ({self.author})"
 
+    def to_domain(self) -> model.Book:
+        """This row as the domain's book."""
+        return model.Book(
+            id=self.id,
+            isbn=self.isbn,
+            title=self.title,
+            author=self.author,
+            discontinued=self.discontinued,
+        )
+
+    @staticmethod
+    def values_from_domain(book: model.Book) -> dict[str, Any]:
+        """The columns of a domain book, its primary key included.
+
+        The timestamps are not the domain's: the database keeps them.
+        """
+        return {
+            "id": book.id,
+            "isbn": book.isbn,
+            "title": book.title,
+            "author": book.author,
+            "discontinued": book.discontinued,
+        }
+
 
 class BookActivity(models.Model):
     """A book's history, written by the handlers of its events."""
@@ -43,6 +75,21 @@ class BookActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.detail}"
+
+    def to_domain(self) -> model.BookActivity:
+        """This row as the domain's history line."""
+        return model.BookActivity(
+            book_id=self.book_id, kind=self.kind, detail=self.detail, at=self.at
+        )
+
+    @staticmethod
+    def values_from_domain(activity: model.BookActivity) -> dict[str, Any]:
+        """The columns of a domain history line; ``at`` is the insert's time."""
+        return {
+            "book_id": activity.book_id,
+            "kind": activity.kind,
+            "detail": activity.detail,
+        }
 
 
 class NewArrival(models.Model):

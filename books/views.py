@@ -25,15 +25,15 @@ from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 
-from books.entrypoints import (
+from books.forms import RegisterBookForm
+from books.models import Book
+from books.payloads import (
     DUPLICATE_ID,
     DUPLICATE_ISBN,
     NON_FIELD_ERRORS,
     InvalidPayload,
     register_book_command,
 )
-from books.forms import RegisterBookForm
-from books.models import Book
 from books.service.repositories import (
     BookRepositoryError,
     BookRepositoryOperationResult,

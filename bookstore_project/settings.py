@@ -102,9 +102,12 @@ EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 EMAIL_FILE_PATH = os.environ.get("DJANGO_EMAIL_FILE_PATH") or BASE_DIR / "sent_emails"
 BOOKS_LIBRARIANS = ["librarians@bookstore.example"]
 
-# messagebus_django: see docs/settings.md.
-MESSAGEBUS_UNIT_OF_WORK = "books.unit_of_work.BooksUnitOfWork"
-MESSAGEBUS_DEPENDENCIES = {"notifier": "books.notifications.EmailNotifier"}
+# messagebus_django: see docs/settings.md. The books handlers live in the
+# service layer (books/service/handlers.py), not in a books.handlers module
+# that autodiscovery would find: name them.
+MESSAGEBUS_HANDLER_MODULES = ["books.service.handlers"]
+MESSAGEBUS_UNIT_OF_WORK = "books.adapters.unit_of_work.BooksUnitOfWork"
+MESSAGEBUS_DEPENDENCIES = {"notifier": "books.adapters.notifications.EmailNotifier"}
 # The event stream's broker, e.g. amqp://guest:guest@127.0.0.1:5672// ; without
 # one, published events wait in the outbox (see the admin's "Outbox messages").
 MESSAGEBUS_TRANSPORTS: dict[str, dict[str, Any]] = {}

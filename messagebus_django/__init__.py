@@ -68,6 +68,10 @@ from messagebus_django.core import (
     uuid7,
 )
 
+# A model field's ``default=uuid7`` is written into migrations by where the
+# function says it lives: make that its public home, not the core module.
+uuid7.__module__ = __name__
+
 if TYPE_CHECKING:
     from messagebus_django.dispatching.bus import get_bus
     from messagebus_django.dispatching.dispatcher import adispatch, dispatch

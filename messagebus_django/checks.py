@@ -16,11 +16,14 @@
                              ``_CONSUMER_MAX_REDELIVERIES`` out of range
 ``messagebus_django.W001``   SQLite without ``"transaction_mode": "IMMEDIATE"``
 ``messagebus_django.W002``   a command class of an installed app has no handler
+``messagebus_django.W003``   a ``MESSAGEBUS_*`` setting that does not exist (a typo?)
+``messagebus_django.W004``   a handler needs a dependency ``MESSAGEBUS_DEPENDENCIES`` lacks
 ===========================  =====================================================
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from collections.abc import Sequence
 from typing import Any, TypeGuard
@@ -30,10 +33,16 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-from messagebus_django.conf import conf
+from messagebus_django.conf import DEFAULTS, SETTING_NAMES, conf
 from messagebus_django.operations.introspection import command_classes
 
-__all__ = ["check_commands_have_handlers", "check_database", "check_settings"]
+__all__ = [
+    "check_commands_have_handlers",
+    "check_database",
+    "check_handler_dependencies",
+    "check_setting_names",
+    "check_settings",
+]
 
 PREFIX = "messagebus_django"
 
@@ -294,4 +303,67 @@ def check_commands_have_handlers(
         )
         for cls in command_classes(configs)
         if not bus.has_handler(cls)
+    ]
+
+
+@register(Tags.compatibility)
+def check_setting_names(
+    *,
+    app_configs: Sequence[AppConfig] | None,
+    databases: Sequence[str] | None = None,
+    **kwargs: Any,
+) -> list[CheckMessage]:
+    """Warn about ``MESSAGEBUS_*`` settings that do not exist: a typo is ignored."""
+    prefix = "MESSAGEBUS_"
+    messages: list[CheckMessage] = []
+    for name in sorted(dir(settings)):
+        if not name.startswith(prefix) or name in SETTING_NAMES:
+            continue
+        close = difflib.get_close_matches(name.removeprefix(prefix), DEFAULTS, n=1)
+        hint = (
+            f"Did you mean {prefix}{close[0]}?"
+            if close
+            else "The settings are listed in docs/settings.md."
+        )
+        messages.append(
+            Warning(
+                f"{name} is not a messagebus_django setting: it has no effect.",
+                hint=hint,
+                id=f"{PREFIX}.W003",
+            )
+        )
+    return messages
+
+
+@register(Tags.compatibility)
+def check_handler_dependencies(
+    *,
+    app_configs: Sequence[AppConfig] | None,
+    databases: Sequence[str] | None = None,
+    **kwargs: Any,
+) -> list[CheckMessage]:
+    """Warn about handlers that need a dependency ``MESSAGEBUS_DEPENDENCIES`` lacks.
+
+    Without it, every ``dispatch()`` that reaches the handler must pass the
+    dependency itself, or fails with ``MissingDependencyError``.
+    """
+    from messagebus_django.dispatching.bus import get_bus
+
+    try:
+        bus = get_bus()
+    except Exception:  # the settings checks report why the bus cannot be built
+        return []
+    return [
+        Warning(
+            f"The handler {registration.qualified_name} needs the dependency "
+            f"{name!r}, which MESSAGEBUS_DEPENDENCIES does not provide.",
+            hint=f'Add "{name}": "dotted.path.Factory" to MESSAGEBUS_DEPENDENCIES, '
+            f"or pass {name}=... to every dispatch() whose command reaches this "
+            "handler.",
+            obj=registration.handler,
+            id=f"{PREFIX}.W004",
+        )
+        for registration in bus.registrations()
+        for name in registration.required
+        if name not in bus.dependencies
     ]

@@ -103,7 +103,7 @@ def uow(transport: RecordingEventstreamTransport) -> InMemoryBooksUnitOfWork:
 @pytest.fixture(scope="session")
 def bus() -> AsyncMessageBus:
     bus = AsyncMessageBus(notifier=InMemoryNotifier)
-    bus.scan("books.handlers")
+    bus.scan("books.service.handlers")
     return bus
 
 

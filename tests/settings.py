@@ -11,6 +11,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import django
+
 from bookstore_project.database import database_from_url, sqlite_database
 
 SECRET_KEY = "tests-only-not-secret"
@@ -64,12 +66,17 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 STATIC_URL = "static/"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Django 6.1 configures mail with MAILERS and deprecates EMAIL_BACKEND.
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 BOOKS_LIBRARIANS = ["librarians@bookstore.example"]
 LOGIN_URL = "admin:login"
 
-MESSAGEBUS_UNIT_OF_WORK = "books.unit_of_work.BooksUnitOfWork"
-MESSAGEBUS_DEPENDENCIES = {"notifier": "books.notifications.EmailNotifier"}
+MESSAGEBUS_HANDLER_MODULES = ["books.service.handlers"]
+MESSAGEBUS_UNIT_OF_WORK = "books.adapters.unit_of_work.BooksUnitOfWork"
+MESSAGEBUS_DEPENDENCIES = {"notifier": "books.adapters.notifications.EmailNotifier"}
 
 # The event stream: the real broker when BROKER_URL is set (.ci/run sets it),
 # the in-memory transport otherwise.

@@ -6,7 +6,7 @@ import pytest
 
 from books.domain.messages import BookRegistered, RegisterBook
 from books.domain.model import Book, BookActivity
-from books.handlers.books import register_book
+from books.service.handlers import register_book
 from books.service.repositories import BookRepositoryError
 from messagebus_django import AsyncMessageBus, Err, MissingHandlerError, Ok
 from messagebus_django.testing import RecordingEventstreamTransport

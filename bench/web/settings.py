@@ -1,7 +1,7 @@
 """Django settings of the servers the end-to-end rows start.
 
 The example project's configuration as a user would run it: the full
-``messagebus_django`` app (autodiscovery of ``books.handlers``), the books
+``messagebus_django`` app (scanning ``books.service.handlers``), the books
 unit of work and notifier, every ``MESSAGEBUS_*`` setting at its default
 (message store on, metrics on), and no broker (published events wait in the
 outbox). ``bench.scenarios.http`` sets the environment:
@@ -53,8 +53,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
 BOOKS_LIBRARIANS = ["librarians@bookstore.example"]
 
-MESSAGEBUS_UNIT_OF_WORK = "books.unit_of_work.BooksUnitOfWork"
-MESSAGEBUS_DEPENDENCIES = {"notifier": "books.notifications.EmailNotifier"}
+MESSAGEBUS_HANDLER_MODULES = ["books.service.handlers"]
+MESSAGEBUS_UNIT_OF_WORK = "books.adapters.unit_of_work.BooksUnitOfWork"
+MESSAGEBUS_DEPENDENCIES = {"notifier": "books.adapters.notifications.EmailNotifier"}
 
 LOGGING = {
     "version": 1,

@@ -2,7 +2,7 @@
 
 What a developer would write by hand in place of ``books.views.api_book_list``:
 the same checks (session, permission, JSON, the same validation through
-``books.entrypoints.register_book_command``), then the same rows written in
+``books.payloads.register_book_command``), then the same rows written in
 one ``atomic`` block: the book, its activity, the stored command and the
 stored (published, so pending in the outbox) event; the librarians' e-mail
 after the commit. The same answers: 201 with the book's ``Location``, 400,
@@ -24,13 +24,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from books.domain.messages import RegisterBook
-from books.entrypoints import (
+from books.models import Book, BookActivity
+from books.payloads import (
     DUPLICATE_BOOK,
     NON_FIELD_ERRORS,
     InvalidPayload,
     register_book_command,
 )
-from books.models import Book, BookActivity
 from messagebus_django import uuid7
 from messagebus_django.models import StoredMessage
 

@@ -1,8 +1,9 @@
-"""Telling the librarians about catalogue changes.
+"""Telling the librarians about catalogue changes: the notifier's port.
 
 The notifier is a bus dependency: handlers queue notes during the command and
 they are sent only once the transaction has committed, never for a command
-that was rolled back.
+that was rolled back. :mod:`books.adapters.notifications` sends them by
+e-mail.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""The books repositories' interfaces; storage-specific ones implement them."""
+"""The books repositories' interfaces: ports of the service layer.
+
+:mod:`books.adapters.repositories` implements them on the Django ORM.
+Expected failures are results (``Err``), not exceptions.
+"""
 
 from __future__ import annotations
 

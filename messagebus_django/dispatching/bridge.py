@@ -7,12 +7,15 @@ calling thread keeps one event loop of its own and runs the handlers on it,
 and the handlers' thread-sensitive ``sync_to_async`` calls (the async ORM)
 run at once, on that same thread, inside the caller's ``atomic`` block: with
 the running-loop marker cleared for the call, Django sees a plain sync thread
-and uses the caller's connection. See DESIGN.md, "Making dispatch() cheap".
+and uses the caller's connection. See docs/design.md, "Making dispatch() cheap".
 
 It relies on asgiref's routing of thread-sensitive calls: ``SyncToAsync``
 hands them to ``AsyncToSync.executors.current``, through
-``loop.run_in_executor``. That routing is the same from asgiref 3.8 to 3.13
-(the range pyproject.toml allows), and the tests exercise it.
+``loop.run_in_executor``. That routing is the same from asgiref 3.8 to 3.13,
+and the tests exercise it. asgiref is not capped for it: at import, this
+module checks that those internals are there (:data:`INTERNALS_FOUND`); where
+they are not, :func:`run` takes asgiref's public ``async_to_sync`` instead
+(the same transaction, just slower), and one ``RuntimeWarning`` says so.
 
 Obligations kept: leftover tasks are cancelled after each call (as
 ``asyncio.run`` does); a thread's loop is closed when the thread ends, and a
@@ -28,17 +31,66 @@ import asyncio
 import contextvars
 import os
 import threading
+import warnings
 from asyncio import events
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor, Future
 from typing import Any, ParamSpec, TypeVar, cast
 
+import asgiref
 from asgiref.sync import AsyncToSync, SyncToAsync, async_to_sync
 
-__all__ = ["Cancellation", "cancellation", "run"]
+__all__ = ["INTERNALS_FOUND", "Cancellation", "cancellation", "run"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+FALLBACK_WARNING = (
+    "messagebus_django: this asgiref ({version}) does not route thread-sensitive "
+    "calls the way the fast dispatch bridge was tested with; dispatch() uses "
+    "asgiref's async_to_sync instead: correct, but slower. Please report it "
+    "with your asgiref version."
+)
+
+
+def asgiref_internals_found(
+    async_to_sync_class: type = AsyncToSync, sync_to_async_class: type = SyncToAsync
+) -> bool:
+    """Whether asgiref has the internals the fast bridge relies on.
+
+    ``AsyncToSync.executors`` (whose ``current`` it sets), the thread-local
+    state of ``SyncToAsync`` (which it saves and restores), and a
+    ``SyncToAsync.__call__`` that gives thread-sensitive calls to
+    ``executors.current`` through ``loop.run_in_executor``.
+    """
+    call = getattr(vars(sync_to_async_class).get("__call__"), "__code__", None)
+    return (
+        hasattr(async_to_sync_class, "executors")
+        and isinstance(
+            getattr(sync_to_async_class, "threadlocal", None), threading.local
+        )
+        and call is not None
+        and {"AsyncToSync", "executors", "run_in_executor"} <= set(call.co_names)
+        and "current" in call.co_consts
+    )
+
+
+INTERNALS_FOUND = asgiref_internals_found()
+"""Whether :func:`run` takes the fast path (else asgiref's ``async_to_sync``)."""
+
+
+def warn_about_fallback() -> None:
+    """Say once (at import) that :func:`run` takes asgiref's slower path."""
+    warnings.warn(
+        FALLBACK_WARNING.format(version=getattr(asgiref, "__version__", "unknown")),
+        RuntimeWarning,
+        stacklevel=3,
+    )
+
+
+# Tested in a subprocess, with asgiref's internals taken away before import.
+if not INTERNALS_FOUND:  # pragma: no cover
+    warn_about_fallback()
 
 
 class _BridgeLoop(asyncio.SelectorEventLoop):
@@ -180,6 +232,8 @@ def run(
         raise RuntimeError(
             "dispatch() cannot be called from async code: await adispatch() instead"
         )
+    if not INTERNALS_FOUND:
+        return _run_with_asgiref(func, args, kwargs)
     loop = _thread_loop()
     if loop.inline_depth:
         # Called from sync code that a handler is running on this very loop.
@@ -220,3 +274,36 @@ def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
     for task in leftovers:
         task.cancel()
     loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
+
+
+def _run_with_asgiref(
+    func: Callable[..., Coroutine[Any, Any, R]],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> R:
+    """:func:`run` through asgiref's public ``async_to_sync``: slower, as correct.
+
+    asgiref sends the handlers' thread-sensitive calls back to this thread;
+    its copying of contextvars back is kept to a copy of the caller's context.
+    """
+    context = contextvars.copy_context()
+    return context.run(
+        async_to_sync(_cancellable), cancellation.get(), func, args, kwargs
+    )
+
+
+async def _cancellable(
+    cancel: Cancellation | None,
+    func: Callable[..., Coroutine[Any, Any, R]],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> R:
+    if cancel is None:
+        return await func(*args, **kwargs)
+    task = asyncio.current_task()
+    assert task is not None  # async_to_sync runs this as a task
+    cancel.attach(asyncio.get_running_loop(), task)
+    try:
+        return await func(*args, **kwargs)
+    finally:
+        cancel.detach()

@@ -6,7 +6,7 @@ the connection. So the unit of work has one sync core: :func:`dispatch` opens
 ``async_to_sync``; their thread-sensitive ORM calls (``acreate``, ``aget``...)
 come back to that same thread, inside the block. :func:`adispatch` runs
 :func:`dispatch` with ``sync_to_async`` (thread-sensitive), so under ASGI each
-request's command runs on that request's own sync thread. See DESIGN.md.
+request's command runs on that request's own sync thread. See docs/design.md.
 """
 
 from __future__ import annotations
@@ -63,6 +63,26 @@ async def _handle(
     return result
 
 
+NESTED_HINT = (
+    "dispatch() opens a durable transaction of its own, but it was called inside "
+    "an atomic block (yours, or ATOMIC_REQUESTS'): pass durable=False to make the "
+    "command part of that block (its rollback then undoes the command too, and "
+    "after-commit work waits for its commit), or call dispatch() outside it."
+)
+
+
+class _Atomic(transaction.Atomic):
+    """``transaction.atomic`` whose nesting error says what to do about it."""
+
+    def __enter__(self) -> None:
+        try:
+            super().__enter__()
+        except RuntimeError as exc:
+            # The one RuntimeError of Atomic.__enter__: a durable block inside
+            # another, which Django reports without saying what to do.
+            raise RuntimeError(f"{exc} {NESTED_HINT}") from exc
+
+
 def _handle_sync(
     bus: SyncMessageBus[Any],
     command: Message[Any],
@@ -102,12 +122,12 @@ def dispatch(
     the_uow = uow if uow is not None else unit_of_work_class()()
     if not signals.dispatch_finished.receivers:
         # Nobody to tell: no timing.
-        with transaction.atomic(using=the_uow.using, durable=durable):
+        with _Atomic(the_uow.using, True, durable):
             return handle_in_transaction(the_bus, command, the_uow, dependencies)
     outcome = "failed"
     started = time.perf_counter()
     try:
-        with transaction.atomic(using=the_uow.using, durable=durable):
+        with _Atomic(the_uow.using, True, durable):
             result = handle_in_transaction(the_bus, command, the_uow, dependencies)
         outcome = "rolled_back" if the_uow.rollback_requested else "committed"
         return result

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 
-from books.entrypoints import register_book_command
 from books.models import Book
+from books.payloads import register_book_command
 from books.service.repositories import BookRepositoryOperationResult
 from messagebus_django import dispatch
 
@@ -31,6 +31,26 @@ BAD_ISBN = "0-321-12521-4"
 BAD_ISBN_MESSAGE = "This ISBN-10's check digit is wrong."
 
 RegisterFn = Callable[..., Book]
+
+BOOKSTORE_MESSAGEBUS_SETTINGS: dict[str, Any] = {
+    "MESSAGEBUS_HANDLER_MODULES": ["books.service.handlers"],
+    "MESSAGEBUS_UNIT_OF_WORK": "books.adapters.unit_of_work.BooksUnitOfWork",
+    "MESSAGEBUS_DEPENDENCIES": {
+        "notifier": "books.adapters.notifications.EmailNotifier"
+    },
+}
+"""The bookstore's own (``bookstore_project/settings.py``; a test compares them)."""
+
+
+@pytest.fixture(autouse=True)
+def bookstore_messagebus_settings() -> Iterator[None]:
+    """The bookstore's handlers, unit of work and notifier, whatever the suite's are.
+
+    ``tests/settings.py`` configures the bus for the library's own tests; the
+    bus and ``conf`` forget what they built when these settings change.
+    """
+    with override_settings(**BOOKSTORE_MESSAGEBUS_SETTINGS):
+        yield
 
 
 def permission(codename: str) -> Permission:

@@ -336,7 +336,9 @@ def test_json_with_a_charset_is_json(librarian_client: Client) -> None:
     assert response.status_code == 201
 
 
-@pytest.mark.parametrize("depth", [1_000, 100_000])
+# Past every supported Python's limit: from 3.12 the JSON parser recurses in C
+# with a limit of its own, and takes 1 000 levels in its stride.
+@pytest.mark.parametrize("depth", [10_000, 100_000])
 def test_json_nested_too_deep_is_a_400(librarian_client: Client, depth: int) -> None:
     response = post_raw(librarian_client, "[" * depth + "]" * depth)
 

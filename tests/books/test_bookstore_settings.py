@@ -14,7 +14,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from bookstore_project.secret_key import load_or_create_secret_key
-from tests.books.conftest import MakeUser
+from tests.books.conftest import BOOKSTORE_MESSAGEBUS_SETTINGS, MakeUser
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -140,3 +140,13 @@ def test_without_a_token_setting_no_header_gets_in(client: Client) -> None:
     response = client.get("/metrics", headers={"Authorization": "Bearer "})
 
     assert response.status_code == 403
+
+
+def test_the_books_tests_run_the_bus_as_the_bookstore_does() -> None:
+    names = sorted(BOOKSTORE_MESSAGEBUS_SETTINGS)
+    shown = bookstore_settings(
+        f"print(repr([getattr(s, name) for name in {names!r}]))",
+        DJANGO_SECRET_KEY="k",
+    )
+
+    assert shown == repr([BOOKSTORE_MESSAGEBUS_SETTINGS[name] for name in names])

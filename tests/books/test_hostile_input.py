@@ -18,8 +18,8 @@ from django.test import Client
 from django.urls import reverse
 
 from books.domain.isbn import InvalidISBN, normalize_isbn
-from books.entrypoints import InvalidPayload, register_book_command
 from books.models import Book
+from books.payloads import InvalidPayload, register_book_command
 from tests.books.conftest import DDD, RegisterFn
 
 DIGITS_MESSAGE = (
@@ -94,7 +94,7 @@ def test_text_fields_refuse_lone_surrogates(field: str) -> None:
 
 
 def test_a_discontinue_reason_refuses_control_characters() -> None:
-    from books.entrypoints import discontinue_book_command
+    from books.payloads import discontinue_book_command
     from messagebus_django import uuid7
 
     with pytest.raises(InvalidPayload) as raised:

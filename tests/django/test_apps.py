@@ -8,9 +8,9 @@ import pytest
 from django.apps import apps
 from django.test import override_settings
 
+from books.adapters.notifications import EmailNotifier
 from books.domain.messages import BookRegistered, DiscontinueBook, RegisterBook
-from books.handlers.books import notify_librarians, record_registration, register_book
-from books.notifications import EmailNotifier
+from books.service.handlers import notify_librarians, record_registration, register_book
 from messagebus_django import get_bus
 from messagebus_django.apps import MessagebusConfig, SimpleMessagebusConfig
 from messagebus_django.dispatching.bus import build_bus, handler_modules, reset_bus
@@ -31,7 +31,7 @@ def test_installed_apps_handlers_are_discovered() -> None:
     assert bus.handlers_of(BookRegistered) == [record_registration, notify_librarians]
     assert bus.dependencies == {"notifier": EmailNotifier}
     # Apps without a handlers module are skipped.
-    assert handler_modules() == ["books.handlers"]
+    assert handler_modules() == ["books.service.handlers"]
 
 
 @pytest.mark.django_db
@@ -51,7 +51,7 @@ def test_ready_twice_is_harmless_and_touches_no_database(
         notify_librarians,
     ]
     # Scanning the same modules twice into one bus registers nothing twice.
-    second.scan("books.handlers")
+    second.scan("books.service.handlers")
     assert second.handlers_of(BookRegistered) == [
         record_registration,
         notify_librarians,
@@ -62,11 +62,11 @@ def test_extra_handler_modules_setting_is_read_live() -> None:
     assert not get_bus().has_handler(Ping)
     with override_settings(MESSAGEBUS_HANDLER_MODULES=["tests.django.extra_handlers"]):
         assert get_bus().handlers_of(Ping) == [ping]
-        assert handler_modules() == ["books.handlers", "tests.django.extra_handlers"]
+        assert handler_modules() == ["tests.django.extra_handlers"]
     assert not get_bus().has_handler(Ping)
 
 
-@override_settings(MESSAGEBUS_AUTODISCOVER=False)
+@override_settings(MESSAGEBUS_AUTODISCOVER=False, MESSAGEBUS_HANDLER_MODULES=[])
 def test_autodiscover_off() -> None:
     assert handler_modules() == []
     assert not get_bus().has_handler(RegisterBook)

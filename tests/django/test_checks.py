@@ -14,6 +14,8 @@ from django.test import override_settings
 from messagebus_django.checks import (
     check_commands_have_handlers,
     check_database,
+    check_handler_dependencies,
+    check_setting_names,
     check_settings,
 )
 from messagebus_django.eventstream.checks import check_transports
@@ -59,8 +61,8 @@ def test_e004_handler_module_cannot_be_imported() -> None:
 @pytest.mark.parametrize(
     "value",
     [
-        ["books.notifications.EmailNotifier"],
-        {"notifier": "books.notifications.NoSuchNotifier"},
+        ["books.adapters.notifications.EmailNotifier"],
+        {"notifier": "books.adapters.notifications.NoSuchNotifier"},
         {"notifier": 42},
     ],
 )
@@ -258,6 +260,8 @@ def _installed() -> list[str]:
     return list(settings.INSTALLED_APPS)
 
 
+# Django 6.1's `check` runs the database checks too (5.2's only with --database).
+@pytest.mark.django_db
 def test_manage_py_check_reports_by_id() -> None:
     out = StringIO()
     call_command("check", stdout=out)
@@ -290,3 +294,45 @@ def test_mistaken_settings_are_reported_by_id_not_by_a_start_up_traceback() -> N
     assert "messagebus_django.E004" in done.stderr
     assert "messagebus_django.E005" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_project_setting_names_and_dependencies_pass() -> None:
+    assert check_setting_names(app_configs=None) == []
+    assert check_handler_dependencies(app_configs=None) == []
+
+
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [
+        ("MESSAGEBUS_BROKERURL", "MESSAGEBUS_BROKER_URL"),
+        ("MESSAGEBUS_UNIT_OF_WORKS", "MESSAGEBUS_UNIT_OF_WORK"),
+        ("MESSAGEBUS_DEPENDENCY", "MESSAGEBUS_DEPENDENCIES"),
+    ],
+)
+def test_w003_a_misspelled_setting_gets_a_did_you_mean(typo: str, meant: str) -> None:
+    with override_settings(**{typo: "x"}):
+        messages = check_setting_names(app_configs=None)
+    assert ids(messages) == ["messagebus_django.W003"]
+    assert typo in messages[0].msg
+    assert messages[0].hint == f"Did you mean {meant}?"
+
+
+@override_settings(MESSAGEBUS_COFFEE_MAKER=True)
+def test_w003_a_setting_like_none_points_at_the_list() -> None:
+    messages = check_setting_names(app_configs=None)
+    assert ids(messages) == ["messagebus_django.W003"]
+    assert "docs/settings.md" in str(messages[0].hint)
+
+
+@override_settings(MESSAGEBUS_DEPENDENCIES={})
+def test_w004_a_handler_dependency_no_setting_provides() -> None:
+    messages = check_handler_dependencies(app_configs=None)
+    assert set(ids(messages)) == {"messagebus_django.W004"}
+    assert all("'notifier'" in message.msg for message in messages)
+    assert all("MESSAGEBUS_DEPENDENCIES" in str(message.hint) for message in messages)
+    assert all(callable(message.obj) for message in messages)
+
+
+def test_w004_silent_when_the_bus_cannot_be_built() -> None:
+    with override_settings(MESSAGEBUS_HANDLER_MODULES=["books.no_such_handlers"]):
+        assert check_handler_dependencies(app_configs=None) == []

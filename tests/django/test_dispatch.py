@@ -180,7 +180,7 @@ def test_adispatch_from_async_code() -> None:
 
 
 def test_dispatch_uses_the_configured_unit_of_work_and_database() -> None:
-    from books.unit_of_work import BooksUnitOfWork
+    from books.adapters.unit_of_work import BooksUnitOfWork
     from messagebus_django.dispatching.dispatcher import unit_of_work_class
 
     assert unit_of_work_class() is BooksUnitOfWork
@@ -190,6 +190,18 @@ def test_dispatch_uses_the_configured_unit_of_work_and_database() -> None:
 def test_durable_dispatch_refuses_an_outer_atomic() -> None:
     with transaction.atomic(), pytest.raises(RuntimeError, match="durable"):
         run(WriteBooks(titles=["a"]))
+    assert Book.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dispatch_inside_the_users_atomic_hints_at_durable_false() -> None:
+    with (
+        transaction.atomic(),
+        pytest.raises(RuntimeError, match="cannot be nested") as raised,
+    ):
+        run(WriteBooks(titles=["a"]))
+    assert "pass durable=False" in str(raised.value)
+    assert "cannot be nested" in str(raised.value.__cause__)
     assert Book.objects.count() == 0
 
 

@@ -9,13 +9,13 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.db import IntegrityError
 
+from books.adapters.repositories import DjangoBookRepository
+from books.adapters.unit_of_work import BooksUnitOfWork
 from books.domain.messages import DiscontinueBook, RegisterBook
 from books.domain.model import Book
 from books.models import Book as BookRow
 from books.models import BookActivity
-from books.repositories import DjangoBookRepository
 from books.service.repositories import AbstractBookRepository, BookRepositoryError
-from books.unit_of_work import BooksUnitOfWork
 from messagebus_django import (
     AsyncMessageBus,
     AsyncUnitOfWorkTransaction,

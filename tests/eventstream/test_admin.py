@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -168,3 +169,31 @@ def test_the_pages_load_and_are_read_only(
     )
     assert delete.status_code == 403
     row.refresh_from_db()  # still there
+
+
+@pytest.mark.parametrize(
+    ("codename", "may_retry"),
+    [("change_outboxmessage", True), ("change_storedmessage", False)],
+)
+def test_retry_needs_the_permission_docs_eventstream_names(
+    client: Client,
+    django_user_model: type[User],
+    rows: dict[str, StoredMessage],
+    codename: str,
+    may_retry: bool,
+) -> None:
+    user = django_user_model.objects.create_user(
+        "operator", password="secret", is_staff=True
+    )
+    user.user_permissions.add(
+        Permission.objects.get(codename="view_outboxmessage"),
+        Permission.objects.get(codename=codename),
+    )
+    client.force_login(user)
+    retry(client, rows["dead"])
+    state = OutboxMessage.objects.get(pk=rows["dead"].pk).state
+    assert state == ("pending" if may_retry else "dead")
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "eventstream.md").read_text(
+        encoding="utf-8"
+    )
+    assert "`messagebus_django.change_outboxmessage`" in " ".join(doc.split())

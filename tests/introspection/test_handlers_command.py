@@ -41,17 +41,28 @@ def fixture_app_installed() -> Iterator[None]:
 def test_lists_the_books_messages_and_their_handlers() -> None:
     lines = run().splitlines()
     at = lines.index("  register_book_v1  books.domain.messages.RegisterBook")
-    assert lines[at + 1] == "    -> books.handlers.books:register_book  async"
+    assert lines[at + 1] == "    -> books.service.handlers:register_book  async"
     at = lines.index(
         "  book_registered_v1  books.domain.messages.BookRegistered  published"
     )
     # Both handlers, in the order they run; the second asks for a notifier.
     assert lines[at + 1 : at + 3] == [
-        "    -> books.handlers.books:record_registration  async",
-        "    -> books.handlers.books:notify_librarians  async  dependencies: notifier",
+        "    -> books.service.handlers:record_registration  async",
+        "    -> books.service.handlers:notify_librarians  async  dependencies: notifier",
     ]
     assert "NO HANDLER" not in lines
     assert lines[-1] == "4 message types, 5 handlers, 0 commands without a handler."
+
+
+def test_verbosity() -> None:
+    assert run("-v", "0") == (
+        "4 message types, 5 handlers, 0 commands without a handler.\n"
+    )
+    lines = run("-v", "2").splitlines()
+    assert lines[0] == "Scanned modules: books.service.handlers"
+    assert lines[1:] == run().splitlines()
+    # --json is for machines: the same document at every verbosity.
+    assert run("--json", "-v", "0") == run("--json") == run("--json", "-v", "2")
 
 
 def test_commands_come_before_events() -> None:
@@ -79,7 +90,7 @@ def test_json_output() -> None:
         "missing_handler": False,
         "handlers": [
             {
-                "handler": "books.handlers.books:register_book",
+                "handler": "books.service.handlers:register_book",
                 "async": True,
                 "dependencies": [],
                 "optional_dependencies": [],
@@ -90,8 +101,8 @@ def test_json_output() -> None:
     assert registered["kind"] == "event"
     assert registered["published"] is True
     assert [h["handler"] for h in registered["handlers"]] == [
-        "books.handlers.books:record_registration",
-        "books.handlers.books:notify_librarians",
+        "books.service.handlers:record_registration",
+        "books.service.handlers:notify_librarians",
     ]
     assert registered["handlers"][1]["dependencies"] == ["notifier"]
 

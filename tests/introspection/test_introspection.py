@@ -173,8 +173,8 @@ def test_catalog_defaults_to_the_project_bus_and_installed_apps() -> None:
     registered = catalog[-1]
     assert registered.message_type is BookRegistered
     assert [r.qualified_name for r in registered.handlers] == [
-        "books.handlers.books:record_registration",
-        "books.handlers.books:notify_librarians",
+        "books.service.handlers:record_registration",
+        "books.service.handlers:notify_librarians",
     ]
 
 

@@ -210,10 +210,28 @@ def test_output_file(tmp_path: Path) -> None:
     assert json.loads(target.read_text(encoding="utf-8")) == document()
 
 
+def test_output_creates_its_directory(tmp_path: Path) -> None:
+    target = tmp_path / "schemas" / "v1" / "messages.json"
+    run("--output", str(target))
+    assert json.loads(target.read_text(encoding="utf-8")) == document()
+
+
 def test_output_file_that_cannot_be_written(tmp_path: Path) -> None:
-    target = tmp_path / "missing" / "schemas.json"
+    # A file where its directory should be: nothing can create it.
+    (tmp_path / "schemas").write_text("", encoding="utf-8")
+    target = tmp_path / "schemas" / "messages.json"
     with pytest.raises(CommandError, match="Cannot write"):
         run("--output", str(target))
+
+
+def test_verbosity(tmp_path: Path) -> None:
+    target = tmp_path / "schemas.json"
+    assert run("--output", str(target), "-v", "0") == ""
+    lines = run("--output", str(target), "-v", "2").splitlines()
+    assert lines[0] == f"Wrote the schemas of 4 message types to {target}."
+    assert sorted(lines[1:]) == sorted(f"  {name}" for name in document())
+    # Standard output is the document itself, at any verbosity.
+    assert json.loads(run("-v", "0")) == document()
 
 
 def test_two_classes_with_one_wire_name_are_an_error() -> None:

@@ -13,6 +13,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.test import override_settings
 
+from books.adapters.unit_of_work import BooksUnitOfWork
 from books.domain.messages import (
     BookDiscontinued,
     BookRegistered,
@@ -21,7 +22,6 @@ from books.domain.messages import (
 )
 from books.models import Book
 from books.service.repositories import BookRepositoryError
-from books.unit_of_work import BooksUnitOfWork
 from messagebus_django import (
     AsyncAbstractUnitOfWork,
     AsyncMessageBus,
@@ -130,7 +130,7 @@ def test_dispatch_takes_dispatchs_options(
 ) -> None:
     uow = BooksUnitOfWork()
     bus = AsyncMessageBus()
-    bus.scan("books.handlers")
+    bus.scan("books.service.handlers")
     notes: list[tuple[str, str]] = []
 
     class Notifier:

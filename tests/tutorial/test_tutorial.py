@@ -34,6 +34,14 @@ _LABEL = re.compile(
     r"\A(?:# |\{# )(?P<path>[\w./]+)(?: \((?P<how>continued|edited)\))?(?: #\})?\n"
 )
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}"
+PACKAGES = (
+    "catalog/domain",
+    "catalog/service",
+    "catalog/adapters",
+    "catalog/management",
+    "catalog/management/commands",
+)
+"""The packages whose empty ``__init__.py`` the tutorial asks for."""
 
 
 @dataclass(frozen=True)
@@ -127,9 +135,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
                 file.write("\n" + code)
         else:
             target.write_text(code, encoding="utf-8")
-    for package in ("catalog/management", "catalog/management/commands"):
+    for package in PACKAGES:
         (root / package / "__init__.py").touch()
-    publish_book_registered(root / "catalog" / "messages.py")
+    publish_book_registered(root / "catalog" / "domain" / "messages.py")
     shutil.copy(CHECKS, root / CHECKS.name)
     built.manage("makemigrations", "catalog")
     built.manage("migrate", "--noinput")
@@ -140,12 +148,14 @@ def test_every_file_of_the_tutorial_is_a_labelled_block() -> None:
     written = {path for path, appended, _ in file_blocks() if not appended}
 
     assert written == {
-        "catalog/messages.py",
-        "catalog/domain.py",
+        "catalog/domain/messages.py",
+        "catalog/domain/model.py",
         "catalog/models.py",
-        "catalog/repositories.py",
-        "catalog/unit_of_work.py",
-        "catalog/handlers.py",
+        "catalog/service/repositories.py",
+        "catalog/adapters/repositories.py",
+        "catalog/service/unit_of_work.py",
+        "catalog/adapters/unit_of_work.py",
+        "catalog/service/handlers.py",
         "catalog/tests.py",
         "catalog/forms.py",
         "catalog/views.py",

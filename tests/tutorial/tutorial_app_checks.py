@@ -36,7 +36,9 @@ def api(client: Client, body: Any) -> Any:
 
 def registered_through_the_bus(caplog: pytest.LogCaptureFixture) -> list[str]:
     """What the tutorial's ``log_registration`` event handler logged."""
-    return [r.getMessage() for r in caplog.records if r.name == "catalog.handlers"]
+    return [
+        r.getMessage() for r in caplog.records if r.name == "catalog.service.handlers"
+    ]
 
 
 def test_the_api_registers_a_book(

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import InterfaceError, OperationalError
 
-from books.entrypoints import DUPLICATE_BOOK, InvalidPayload, register_book_command
+from books.payloads import DUPLICATE_BOOK, InvalidPayload, register_book_command
 from books.service.repositories import BookRepositoryOperationResult
 from messagebus_django import Err, dispatch
 

@@ -28,7 +28,8 @@ class Command(BaseCommand):
             "-o",
             metavar="FILE",
             default=None,
-            help="Write the document to FILE instead of standard output.",
+            help="Write the document to FILE instead of standard output, creating "
+            "its directory if needed.",
         )
         parser.add_argument(
             "--indent",
@@ -39,7 +40,12 @@ class Command(BaseCommand):
         )
 
     def handle(
-        self, *args: Any, output: str | None, indent: int, **options: Any
+        self,
+        *args: Any,
+        output: str | None,
+        indent: int,
+        verbosity: int = 1,
+        **options: Any,
     ) -> None:
         if indent < 0:
             raise CommandError(f"--indent takes 0 or more spaces, got {indent}.")
@@ -51,10 +57,16 @@ class Command(BaseCommand):
         if output is None:
             self.stdout.write(text)
             return
+        path = Path(output)
         try:
-            Path(output).write_text(text + "\n", encoding="utf-8")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text + "\n", encoding="utf-8")
         except OSError as exc:
             raise CommandError(f"Cannot write {output}: {exc}") from None
-        self.stdout.write(
-            f"Wrote the schemas of {len(document)} message types to {output}."
-        )
+        if verbosity >= 1:
+            self.stdout.write(
+                f"Wrote the schemas of {len(document)} message types to {output}."
+            )
+        if verbosity >= 2:
+            for type_name in document:
+                self.stdout.write(f"  {type_name}")

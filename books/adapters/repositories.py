@@ -1,4 +1,4 @@
-"""The books repositories on the Django ORM."""
+"""The books repositories on the Django ORM: the service's repository ports."""
 
 from __future__ import annotations
 
@@ -22,22 +22,10 @@ class DjangoBookRepository(DjangoRepository[Book, models.Book], AbstractBookRepo
     orm_model = models.Book
 
     def to_domain(self, row: models.Book) -> Book:
-        return Book(
-            id=row.id,
-            isbn=row.isbn,
-            title=row.title,
-            author=row.author,
-            discontinued=row.discontinued,
-        )
+        return row.to_domain()
 
     def from_domain(self, model: Book) -> Mapping[str, Any]:
-        return {
-            "id": model.id,
-            "isbn": model.isbn,
-            "title": model.title,
-            "author": model.author,
-            "discontinued": model.discontinued,
-        }
+        return models.Book.values_from_domain(model)
 
     async def add(self, model: Book) -> BookRepositoryOperationResult:
         if (await self.insert(model)).is_err():
@@ -62,12 +50,10 @@ class DjangoActivityRepository(
     orm_model = models.BookActivity
 
     def to_domain(self, row: models.BookActivity) -> BookActivity:
-        return BookActivity(
-            book_id=row.book_id, kind=row.kind, detail=row.detail, at=row.at
-        )
+        return row.to_domain()
 
     def from_domain(self, model: BookActivity) -> Mapping[str, Any]:
-        return {"book_id": model.book_id, "kind": model.kind, "detail": model.detail}
+        return models.BookActivity.values_from_domain(model)
 
     async def add(self, model: BookActivity) -> None:
         (await self.insert(model)).unwrap()

@@ -8,7 +8,7 @@ from uuid import UUID
 import pytest
 
 from books.domain.messages import DiscontinueBook, RegisterBook
-from books.entrypoints import (
+from books.payloads import (
     InvalidPayload,
     discontinue_book_command,
     register_book_command,

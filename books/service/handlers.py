@@ -1,4 +1,10 @@
-"""Handlers of the books commands and events."""
+"""Handlers of the books commands and events: the app's use cases.
+
+Each takes the :data:`~books.service.unit_of_work.BooksTransaction` of the
+port, never a Django class, so the tests run them on in-memory repositories
+too. The bus finds them because ``MESSAGEBUS_HANDLER_MODULES`` names this
+module.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""The librarians' notifier: e-mail, sent only after the command commits."""
+"""The librarians' notifier on Django's mail (``MESSAGEBUS_DEPENDENCIES``).
+
+It implements the service's :class:`~books.service.notifications.AbstractNotifier`:
+notes are sent only after the command commits.
+"""
 
 from __future__ import annotations
 

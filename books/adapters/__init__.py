@@ -1,0 +1,1 @@
+"""The service layer's ports, implemented on Django (ORM, atomic, e-mail)."""
