@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from io import StringIO
@@ -47,15 +47,30 @@ def queue_two_events() -> None:
 
 
 @contextmanager
-def sigterm_after(seconds: float) -> Iterator[threading.Event]:
-    """``stop_on_signals``, then a SIGTERM to this process once its handler is in."""
+def sigterm_when(condition: Callable[[], bool]) -> Iterator[threading.Event]:
+    """``stop_on_signals``, then a SIGTERM to this process once ``condition()`` holds.
+
+    A thread waits for the condition (30 s at most), so the signal comes when
+    the command has done what the test waits for, not after a guessed time.
+    """
     with stop_on_signals() as stop:
-        timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGTERM))
-        timer.start()
+        done = threading.Event()
+
+        def kill_when_done() -> None:
+            for _ in range(3000):  # 30 s
+                if condition():
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    return
+                if done.wait(0.01):
+                    return
+
+        thread = threading.Thread(target=kill_when_done, daemon=True)
+        thread.start()
         try:
             yield stop
         finally:
-            timer.cancel()
+            done.set()
+            thread.join(timeout=30)
 
 
 # messagebus_relay
@@ -127,7 +142,11 @@ def test_the_relay_loop_stops_on_sigterm(
     memory_transport: InMemoryTransport, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     queue_two_events()
-    monkeypatch.setattr(messagebus_relay, "stop_on_signals", lambda: sigterm_after(0.3))
+    monkeypatch.setattr(
+        messagebus_relay,
+        "stop_on_signals",
+        lambda: sigterm_when(lambda: len(memory_transport.sent) == 2),
+    )
     previous = signal.getsignal(signal.SIGTERM)
     out = command("messagebus_relay", "--interval", "0.05")  # loops until SIGTERM
     assert out.splitlines() == [
