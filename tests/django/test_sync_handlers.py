@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
 
 from books.models import Book, BookActivity
 from messagebus_django import (
@@ -23,7 +25,14 @@ from messagebus_django import (
     dispatch,
 )
 from tests.django import sync_handlers
-from tests.django.commands import Batch, Boom, ScratchUnitOfWork, WriteBooks, make_bus
+from tests.django.commands import (
+    Batch,
+    Boom,
+    ScratchUnitOfWork,
+    WriteBooks,
+    isbn_for,
+    make_bus,
+)
 from tests.django.sync_handlers import SyncWrite, SyncWritten
 
 pytestmark = pytest.mark.django_db
@@ -170,3 +179,40 @@ def test_both_paths_publish_the_event_stream(
         dispatch(PublishMe(), bus=bus, uow=PublishingUnitOfWork())
     assert transport.sent == ["published_one_v1"]
     assert store.stream_buffer == []
+
+
+class WriteThenBlock(Command):
+    metadata: Metadata = Metadata(name="write_then_block", schema_version=1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancelled_all_sync_adispatch_rolls_back() -> None:
+    """Sync handlers cannot be interrupted: their work is rolled back after."""
+    started = threading.Event()
+    release = threading.Event()
+
+    def write_then_block(cmd: WriteThenBlock, uow: Any) -> None:
+        Book.objects.create(isbn=isbn_for("blocked"), title="blocked", author="a")
+        started.set()
+        release.wait(30)
+
+    bus = AsyncMessageBus()
+    bus.add_listener(WriteThenBlock, write_then_block)
+    assert bus.all_sync
+
+    async def cancel_midway() -> bool:
+        task = asyncio.ensure_future(
+            adispatch(WriteThenBlock(), bus=bus, uow=ScratchUnitOfWork())
+        )
+        assert await asyncio.to_thread(started.wait, 10)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            return True
+        finally:
+            release.set()
+        return False  # pragma: no cover
+
+    assert async_to_sync(cancel_midway)() is True
+    assert Book.objects.count() == 0
