@@ -71,13 +71,15 @@ from .core import (
 if TYPE_CHECKING:
     from .bus import get_bus
     from .dispatcher import adispatch, dispatch
-    from .prometheus import MetricsStore
+    from .prometheus import MetricsStore as MetricsStore
     from .repositories import DjangoRepository
     from .unit_of_work import DjangoUnitOfWork
 
 # The Django layer, and the Prometheus adapter (the ``prometheus`` extra),
 # imported on first use (PEP 562).
 _DJANGO_NAMES = {
+    # Importable by name, but not in __all__: a star import must not need
+    # the extra.
     "MetricsStore": "prometheus",
     # messagebus's tests reach the adapter's metaclass by this name.
     "Singleton": "prometheus",
@@ -130,7 +132,6 @@ __all__ = [
     "Message",
     "MessageSerializer",
     "Metadata",
-    "MetricsStore",
     "MissingDependencyError",
     "MissingHandlerError",
     "Model",
