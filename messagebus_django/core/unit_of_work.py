@@ -99,25 +99,30 @@ def _call_sync_hook(hook: Callable[[], Any]) -> None:
         run_without_loop(result)
 
 
-class AsyncDependency:
+class AsyncDependency(abc.ABC):
     """Base class of bus dependencies that want to know how the transaction ended.
 
-    Any object with these methods works; this class only documents them.
+    An abstract class, as in ``messagebus``: a subclass defines both methods.
+    (As a listener, any object with these methods works.)
     """
 
+    @abc.abstractmethod
     async def on_after_commit(self) -> None:
         """Called once the transaction has committed."""
 
+    @abc.abstractmethod
     async def on_after_rollback(self) -> None:
         """Called once the transaction has rolled back."""
 
 
-class SyncDependency:
+class SyncDependency(abc.ABC):
     """:class:`AsyncDependency` for the sync bus: plain methods."""
 
+    @abc.abstractmethod
     def on_after_commit(self) -> None:
         """Called once the transaction has committed."""
 
+    @abc.abstractmethod
     def on_after_rollback(self) -> None:
         """Called once the transaction has rolled back."""
 
