@@ -162,3 +162,18 @@ def test_scan_accepts_messagebus_stack_depth() -> None:
     bus = AsyncMessageBus()
     bus.scan("tests.core.handlers_pkg", stack_depth=2)
     assert bus.registrations()
+
+
+class Author(Model):
+    name: str
+
+
+class Shelf(Model):
+    author: Author
+    books: list[Author]
+
+
+def test_a_nested_model_reads_as_messagebus_shows_it() -> None:
+    shelf = Shelf(author=Author(name="joe"), books=[Author(name="ann")])
+    assert repr(Author(name="joe")) == "<Author name='joe'>"
+    assert repr(shelf) == ("<Shelf author={'name': 'joe'} books=[{'name': 'ann'}]>")
