@@ -380,3 +380,29 @@ def test_the_sync_bus_stamps_the_tracing_ids(
     assert stored_command.metadata.causation_id is None
     assert event.metadata.correlation_id == command.message_id
     assert event.metadata.causation_id == command.message_id
+
+
+class AwaitingOnRollback:
+    async def on_after_commit(self) -> None: ...
+
+    async def on_after_rollback(self) -> None:
+        await asyncio.sleep(0)  # really waits: impossible with no event loop
+
+
+def test_a_failing_rollback_hook_does_not_hide_the_blocks_exception(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    uow = OrdersUnitOfWork()
+    with (  # noqa: PT012
+        pytest.raises(LookupError, match="the handler's own") as raised,
+        uow as transaction,
+    ):
+        transaction.add_listener(AwaitingOnRollback())
+        raise LookupError("the handler's own")
+    assert uow.log == ["rollback"]
+    assert transaction.status is TransactionStatus.rolledback
+    [note] = raised.value.__notes__
+    assert note.startswith("Then rolling the transaction back failed: RuntimeError(")
+    [record] = caplog.records
+    assert record.exc_info is not None
+    assert isinstance(record.exc_info[1], RuntimeError)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -26,7 +27,7 @@ from messagebus_django import (
 from messagebus_django.bus import build_bus
 from messagebus_django.unit_of_work import DjangoSyncUnitOfWork
 from tests.django import sync_bus_handlers
-from tests.django.commands import Batch, ScratchUnitOfWork, WriteBooks
+from tests.django.commands import Batch, ScratchUnitOfWork, WriteBooks, isbn_for
 from tests.django.sync_bus_handlers import SyncShelve
 
 pytestmark = pytest.mark.django_db
@@ -199,3 +200,29 @@ def test_the_all_sync_dispatch_reports_metrics_and_stamps_tracing_ids() -> None:
     assert stored_command.metadata.correlation_id == command.message_id
     assert event.metadata.correlation_id == command.message_id
     assert event.metadata.causation_id == command.message_id
+
+
+class AwaitingOnRollback:
+    async def on_after_commit(self) -> None: ...
+
+    async def on_after_rollback(self) -> None:
+        await asyncio.sleep(0)  # really waits: impossible with no event loop
+
+
+def test_the_handlers_exception_survives_a_failing_rollback_hook() -> None:
+    def refuse(cmd: SyncShelve, transaction: Any, shelf_hook: Any) -> None:
+        Book.objects.create(isbn=isbn_for(cmd.title), title=cmd.title, author="a")
+        raise LookupError("refused by the handler")
+
+    bus = AsyncMessageBus()
+    bus.add_listener(SyncShelve, refuse)
+    assert bus.all_sync
+    with pytest.raises(LookupError, match="refused by the handler") as raised:
+        dispatch(
+            SyncShelve(title="a"),
+            bus=bus,
+            uow=ScratchUnitOfWork(),
+            shelf_hook=AwaitingOnRollback(),
+        )
+    assert "rolling the transaction back failed" in raised.value.__notes__[0]
+    assert not Book.objects.exists()
