@@ -21,6 +21,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
@@ -58,6 +59,31 @@ def book_list(request: HttpRequest) -> HttpResponse:
     return render(request, "books/list.html", {"books": Book.objects.all()})
 
 
+def database_unavailable_page_503(
+    view: Callable[P, HttpResponse],
+) -> Callable[P, HttpResponse]:
+    """A 503 page with ``Retry-After`` when the database cannot be reached.
+
+    Outermost, so that it covers the login and permission checks too (they
+    read the session and the user from the database). The page shows no
+    user nor messages: reading them would need the database again.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        try:
+            return view(*args, **kwargs)
+        except (OperationalError, InterfaceError):
+            response = HttpResponse(
+                render_to_string("books/unavailable.html"), status=503
+            )
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
+
+    return wrapper
+
+
+@database_unavailable_page_503
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required(login_url=LOGIN_URL)
 @permission_required(ADD_BOOK, raise_exception=True)
