@@ -75,13 +75,15 @@ uuid7.__module__ = __name__
 if TYPE_CHECKING:
     from .bus import get_bus
     from .dispatcher import adispatch, dispatch
-    from .prometheus import MetricsStore
+    from .prometheus import MetricsStore as MetricsStore
     from .repositories import DjangoRepository
     from .unit_of_work import DjangoUnitOfWork
 
 # The Django layer, and the Prometheus adapter (the ``prometheus`` extra),
 # imported on first use (PEP 562).
 _DJANGO_NAMES = {
+    # Importable by name, but not in __all__: a star import must not need
+    # the extra.
     "MetricsStore": "prometheus",
     # messagebus's tests reach the adapter's metaclass by this name.
     "Singleton": "prometheus",
@@ -134,7 +136,6 @@ __all__ = [
     "Message",
     "MessageSerializer",
     "Metadata",
-    "MetricsStore",
     "MissingDependencyError",
     "MissingHandlerError",
     "Model",
