@@ -77,11 +77,13 @@ if TYPE_CHECKING:
     from messagebus_django.dispatching.dispatcher import adispatch, dispatch
     from messagebus_django.dispatching.repositories import DjangoRepository
     from messagebus_django.dispatching.unit_of_work import DjangoUnitOfWork
-    from messagebus_django.operations.prometheus import MetricsStore
+    from messagebus_django.operations.prometheus import MetricsStore as MetricsStore
 
 # The Django layer, and the Prometheus adapter (the ``prometheus`` extra),
 # imported on first use (PEP 562).
 _DJANGO_NAMES = {
+    # Importable by name, but not in __all__: a star import must not need
+    # the extra.
     "MetricsStore": "operations.prometheus",
     # messagebus's tests reach the adapter's metaclass by this name.
     "Singleton": "operations.prometheus",
@@ -134,7 +136,6 @@ __all__ = [
     "Message",
     "MessageSerializer",
     "Metadata",
-    "MetricsStore",
     "MissingDependencyError",
     "MissingHandlerError",
     "Model",

@@ -251,12 +251,16 @@ class GenericModel(BaseModel, Generic[TMetadata]):
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        """``<Book title='...'>``, then ``message=[...]`` while events are pending."""
-        return _repr(
-            self,
-            _MODEL_BOOKKEEPING,
-            [("message", self.messages)] if self.messages else (),
-        )
+        """``<Book title='...'>``, then ``message=[...]`` while events are pending.
+
+        Fields are shown as ``model_dump()`` gives them (a nested model as a
+        dict), as ``messagebus`` shows them.
+        """
+        dumped = self.model_dump(exclude=set(_MODEL_BOOKKEEPING))
+        parts = [f"{key}={value!r}" for key, value in dumped.items()]
+        if self.messages:
+            parts.append(f"message={self.messages!r}")
+        return " ".join([f"<{type(self).__name__}", *parts]) + ">"
 
 
 _MODEL_BOOKKEEPING = frozenset({"messages"})

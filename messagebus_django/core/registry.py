@@ -212,7 +212,7 @@ class _MessageBus:
         )
         return found
 
-    def scan(self, *mods: str) -> None:
+    def scan(self, *mods: str, stack_depth: int = 1) -> None:
         """Register the handlers of modules, packages recursively.
 
         :class:`AsyncMessageBus` takes ``@async_listen`` and ``@sync_listen``
@@ -220,8 +220,10 @@ class _MessageBus:
         absolute dotted names. Handlers of one event run in the order their
         module defines them (modules by name). Scanning a module again, or a
         handler already added, changes nothing. An ``ImportError`` raised
-        inside a scanned module propagates.
+        inside a scanned module propagates. ``stack_depth`` is accepted for
+        ``messagebus``'s callers and unused: names are absolute here.
         """
+        del stack_depth
         found = _ScanResults(take_async=self._takes_async)
         scanner = venusian.Scanner(messagebus=found)
         for modname in mods:
@@ -273,8 +275,8 @@ class AsyncMessageBus(_MessageBus, Generic[TAsyncUow]):
 
     async def handle(
         self,
-        message: Message[Any],
-        transaction: AsyncUnitOfWorkTransaction[TAsyncUow],
+        command: Message[Any],
+        uow: AsyncUnitOfWorkTransaction[TAsyncUow],
         **transient_dependencies: Any,
     ) -> Any:
         """Handle a command and, breadth-first, the events it causes.
@@ -282,8 +284,17 @@ class AsyncMessageBus(_MessageBus, Generic[TAsyncUow]):
         Returns the command handler's result. Every handled message is added
         to the unit of work's message store and counted by its metrics store.
         Keyword arguments are dependency instances for this call only. A
-        command with no handler is a :class:`MissingHandlerError`.
+        command with no handler is a :class:`MissingHandlerError`. The
+        parameters are ``messagebus``'s names: ``uow`` is the transaction.
         """
+        return await self._handle_message(command, uow, transient_dependencies)
+
+    async def _handle_message(
+        self,
+        message: Message[Any],
+        transaction: AsyncUnitOfWorkTransaction[TAsyncUow],
+        transient_dependencies: dict[str, Any],
+    ) -> Any:
         self._check_message(message)
         # A plain class check first: the ABC check is slower, and only
         # needed to explain a mistake.
@@ -361,12 +372,20 @@ class SyncMessageBus(_MessageBus, Generic[TSyncUow]):
 
     def handle(
         self,
-        message: Message[Any],
-        transaction: SyncUnitOfWorkTransaction[TSyncUow],
+        command: Message[Any],
+        uow: SyncUnitOfWorkTransaction[TSyncUow],
         **transient_dependencies: Any,
     ) -> Any:
         """Handle a command and, breadth-first, the events it causes (see
         :meth:`AsyncMessageBus.handle`)."""
+        return self._handle_message(command, uow, transient_dependencies)
+
+    def _handle_message(
+        self,
+        message: Message[Any],
+        transaction: SyncUnitOfWorkTransaction[TSyncUow],
+        transient_dependencies: dict[str, Any],
+    ) -> Any:
         self._check_message(message)
         given: object = transaction
         if not isinstance(given, SyncUnitOfWorkTransaction) and isinstance(
@@ -430,8 +449,8 @@ class _SyncView(SyncMessageBus[Any]):
 
     def handle(
         self,
-        message: Message[Any],
-        transaction: SyncUnitOfWorkTransaction[Any],
+        command: Message[Any],
+        uow: SyncUnitOfWorkTransaction[Any],
         **transient_dependencies: Any,
     ) -> Any:
         if not self.source.all_sync:
@@ -439,7 +458,7 @@ class _SyncView(SyncMessageBus[Any]):
                 "The sync view of a bus runs plain 'def' handlers only, and this "
                 "bus has async ones: use AsyncMessageBus.handle()"
             )
-        return super().handle(message, transaction, **transient_dependencies)
+        return super().handle(command, uow, **transient_dependencies)
 
     def missing_handler_hint(self, msg_type: type[Message[Any]]) -> str:
         return self.source.missing_handler_hint(msg_type)

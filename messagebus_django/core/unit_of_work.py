@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import abc
 import inspect
+import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from types import TracebackType
 from typing import Any, ClassVar, Generic, Self, cast, get_type_hints
@@ -74,6 +75,7 @@ TSyncMessageStore = TypeVar(
 """The message store type of a sync unit of work (its second type parameter)."""
 
 _REPOSITORY_TYPES: dict[type[Any], bool] = {}
+_log = logging.getLogger("messagebus_django")
 
 TResult = TypeVar("TResult")
 
@@ -96,6 +98,13 @@ def run_without_loop(awaitable: Coroutine[Any, Any, TResult]) -> TResult:
     )
 
 
+def _rollback_failed(exc: BaseException, error: Exception) -> None:
+    # Rolling back after the block raised failed too (an on_after_rollback
+    # hook, say): the block's own exception goes on, the failure is told.
+    _log.error("Rolling back after %r failed", exc, exc_info=error)
+    exc.add_note(f"Then rolling the transaction back failed: {error!r}")
+
+
 def _call_sync_hook(hook: Callable[[], Any]) -> None:
     # An AsyncDependency given to the sync bus: its hooks run with no loop.
     result = hook()
@@ -103,25 +112,30 @@ def _call_sync_hook(hook: Callable[[], Any]) -> None:
         run_without_loop(result)
 
 
-class AsyncDependency:
+class AsyncDependency(abc.ABC):
     """Base class of bus dependencies that want to know how the transaction ended.
 
-    Any object with these methods works; this class only documents them.
+    An abstract class, as in ``messagebus``: a subclass defines both methods.
+    (As a listener, any object with these methods works.)
     """
 
+    @abc.abstractmethod
     async def on_after_commit(self) -> None:
         """Called once the transaction has committed."""
 
+    @abc.abstractmethod
     async def on_after_rollback(self) -> None:
         """Called once the transaction has rolled back."""
 
 
-class SyncDependency:
+class SyncDependency(abc.ABC):
     """:class:`AsyncDependency` for the sync bus: plain methods."""
 
+    @abc.abstractmethod
     def on_after_commit(self) -> None:
         """Called once the transaction has committed."""
 
+    @abc.abstractmethod
     def on_after_rollback(self) -> None:
         """Called once the transaction has rolled back."""
 
@@ -457,7 +471,10 @@ class AsyncUnitOfWorkTransaction(_TransactionBase, Generic[TAsyncUow_co]):
             # Committed included: the block failed after commit(), and a unit
             # of work whose commit is deferred (Django) must not keep it.
             if self.status is not TransactionStatus.rolledback:
-                await self._rollback()
+                try:
+                    await self._rollback()
+                except Exception as error:
+                    _rollback_failed(exc, error)
             self.metrics_store.inc_transaction_closed_count(self.status)
             return
         if self.status is TransactionStatus.streaming:
@@ -541,7 +558,10 @@ class SyncUnitOfWorkTransaction(_TransactionBase, Generic[TSyncUow_co]):
         if exc is not None:
             self.metrics_store.inc_transaction_failed()
             if self.status is not TransactionStatus.rolledback:
-                self._rollback()
+                try:
+                    self._rollback()
+                except Exception as error:
+                    _rollback_failed(exc, error)
             self.metrics_store.inc_transaction_closed_count(self.status)
             return
         if self.status is TransactionStatus.streaming:

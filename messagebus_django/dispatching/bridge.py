@@ -207,6 +207,12 @@ class Cancellation:
         with self._lock:
             self._target = None
 
+    @property
+    def cancelled(self) -> bool:
+        """Whether :meth:`cancel` was called (sync handlers cannot be interrupted)."""
+        with self._lock:
+            return self._cancelled
+
     def cancel(self) -> None:
         with self._lock:
             self._cancelled = True

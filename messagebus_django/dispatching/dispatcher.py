@@ -91,6 +91,11 @@ def _handle_sync(
 ) -> Any:
     with uow.sync_view() as uow_transaction:
         result = bus.handle(command, uow_transaction, **dependencies)
+        cancel = bridge.cancellation.get()
+        if cancel is not None and cancel.cancelled:
+            # adispatch() was cancelled while the sync handlers ran (they
+            # cannot be interrupted): roll back, as the async path does.
+            raise asyncio.CancelledError
         if isinstance(result, Err):
             uow_transaction.rollback()
         else:

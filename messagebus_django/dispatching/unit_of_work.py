@@ -175,12 +175,28 @@ class _SyncMessageStore(SyncAbstractMessageStoreRepository):
     """The Django unit of work's message store, for the sync bus."""
 
     def __init__(self, store: AsyncAbstractMessageStoreRepository) -> None:
-        super().__init__()
+        # No publisher of its own: the wrapped store keeps and publishes the
+        # event stream, so both paths of dispatch() publish the same.
         self.store = store
+        self.publisher = None
+
+    @property
+    def stream_buffer(self) -> list[Message[Any]]:
+        """The wrapped store's buffer: what its ``add()`` kept for the stream."""
+        return self.store.stream_buffer
+
+    @stream_buffer.setter
+    def stream_buffer(self, value: list[Message[Any]]) -> None:
+        self.store.stream_buffer = value
 
     def _add(self, message: Message[Any]) -> None:
         # The Django store only keeps the message here (it writes in end()).
         run_without_loop(self.store.add(message))
+
+    def publish_eventstream(self) -> None:
+        # After COMMIT, on the dispatching thread (on_commit): no loop runs
+        # there, and a transport may really await I/O.
+        bridge.run(self.store.publish_eventstream)
 
     def discard_eventstream(self) -> None:
         super().discard_eventstream()

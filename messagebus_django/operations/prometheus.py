@@ -33,6 +33,7 @@ The Django layer's:
 from __future__ import annotations
 
 import abc
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -68,13 +69,17 @@ class Singleton(abc.ABCMeta):
     """
 
     _instances: ClassVar[dict[tuple[type, int], Any]] = {}
+    # Threads making the first store at once must not both register the
+    # metrics (DuplicateTimeseries): check and set under one lock.
+    _lock: ClassVar[threading.RLock] = threading.RLock()
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         registry = kwargs.get("registry") or REGISTRY
         key = (cls, id(registry))
-        instance = cls._instances.get(key)
-        if instance is None:
-            instance = cls._instances[key] = super().__call__(*args, **kwargs)
+        with Singleton._lock:
+            instance = cls._instances.get(key)
+            if instance is None:
+                instance = cls._instances[key] = super().__call__(*args, **kwargs)
         return instance
 
 

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 import pytest
@@ -395,3 +396,40 @@ def test_the_detail_during_a_database_outage_is_a_json_503(
         response = client.get(detail_url(book.id))
 
     assert_json_503(response)
+
+
+@pytest.mark.parametrize("encoding", ["urlencoded", "multipart"])
+def test_an_oversized_form_body_is_a_json_415(
+    librarian: User, settings: Any, encoding: str
+) -> None:
+    # CSRF enforced, as in production: the check must not read the form.
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(librarian)
+    client.get(reverse("books:list"))  # sets the csrftoken cookie
+    token = client.cookies["csrftoken"].value
+    form = {**DDD, "title": "t" * 200}
+
+    if encoding == "multipart":
+        response = client.post(URL, form, headers={"X-CSRFToken": token})
+    else:
+        response = client.post(
+            URL,
+            urlencode(form),
+            content_type="application/x-www-form-urlencoded",
+            headers={"X-CSRFToken": token},
+        )
+
+    assert response.status_code == 415
+    assert response.json() == {"error": "Content-Type must be application/json"}
+    assert not Book.objects.exists()
+
+
+def test_csrf_is_checked_before_the_body_is_read(librarian: User) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(librarian)
+
+    refused = post_raw(client, "{not json")
+
+    assert refused.status_code == 403
+    assert b"CSRF" in refused.content

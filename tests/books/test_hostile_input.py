@@ -84,6 +84,32 @@ def test_text_fields_refuse_control_characters(
     }
 
 
+NOT_ONE_LINE = {
+    "line-separator": ("\u2028", "Line and paragraph separators are not allowed"),
+    "paragraph-separator": (
+        "\u2029",
+        "Line and paragraph separators are not allowed",
+    ),
+    **{
+        f"bidi-{ord(char):04x}": (char, "Bidirectional text controls are not allowed")
+        for char in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+    },
+}
+
+
+@pytest.mark.parametrize(("char", "message"), NOT_ONE_LINE.values(), ids=NOT_ONE_LINE)
+@pytest.mark.parametrize("field", ["title", "author"])
+def test_text_fields_refuse_separators_and_bidi_controls(
+    field: str, char: str, message: str
+) -> None:
+    with pytest.raises(InvalidPayload) as raised:
+        register_book_command({**DDD, field: f"Domain{char}Driven"})
+
+    [error] = raised.value.errors[field]
+    assert error.startswith(message)
+    assert error.endswith(f"(found U+{ord(char):04X}).")
+
+
 @pytest.mark.parametrize("field", ["title", "author"])
 def test_text_fields_refuse_lone_surrogates(field: str) -> None:
     # pydantic's own rule: a str that cannot be encoded is no valid string.

@@ -7,6 +7,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
@@ -18,6 +19,7 @@ from tests.books.conftest import (
     DDD,
     DDD_ISBN13,
     EFFECTIVE_JAVA,
+    DatabaseOutage,
     RegisterFn,
 )
 
@@ -161,3 +163,20 @@ def test_the_list_shows_the_books_and_links_to_the_form(
 
 def test_the_list_is_read_only(client: Client) -> None:
     assert client.post(reverse("books:list")).status_code == 405
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_database_outage_is_a_503_page(
+    librarian: User, database_outage: DatabaseOutage, method: str
+) -> None:
+    client = Client()
+    client.force_login(librarian)  # before the outage: that writes a session
+    with database_outage():
+        response = client.get(URL) if method == "get" else client.post(URL, DDD)
+
+    assert response.status_code == 503
+    assert response["Content-Type"].startswith("text/html")
+    assert response["Retry-After"] == "5"
+    assert b"try again" in response.content
+    assert not Book.objects.exists()

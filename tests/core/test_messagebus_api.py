@@ -12,6 +12,7 @@ from messagebus_django import (
     AsyncMessageBus,
     AsyncSinkholeMessageStoreRepository,
     AsyncUnitOfWorkTransaction,
+    Command,
     Event,
     Metadata,
     Model,
@@ -125,3 +126,54 @@ def test_a_message_with_tracing_ids_dumps_to_json() -> None:
     assert dumped["correlation_id"] == str(event.message_id)
     assert json.loads(json.dumps(dumped)) == dumped
     assert event.model_dump(mode="json")["metadata"] == dumped
+
+
+class AddBook(Command):
+    title: str
+    metadata: Metadata = Metadata(name="api_add_book", schema_version=1)
+
+
+class SyncBooks(SyncAbstractUnitOfWork[Any]):
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+async def test_handle_takes_messagebus_keyword_names() -> None:
+    async def add(command: AddBook, uow: Any) -> str:
+        return command.title
+
+    def add_sync(command: AddBook, uow: Any) -> str:
+        return command.title
+
+    bus = AsyncMessageBus()
+    bus.add_listener(AddBook, add)
+    async with OneParameter() as transaction:
+        assert await bus.handle(command=AddBook(title="a"), uow=transaction) == "a"
+        await transaction.commit()
+    sync_bus = SyncMessageBus[Any]()
+    sync_bus.add_listener(AddBook, add_sync)
+    with SyncBooks() as sync_transaction:
+        assert sync_bus.handle(command=AddBook(title="b"), uow=sync_transaction) == "b"
+        sync_transaction.commit()
+
+
+def test_scan_accepts_messagebus_stack_depth() -> None:
+    bus = AsyncMessageBus()
+    bus.scan("tests.core.handlers_pkg", stack_depth=2)
+    assert bus.registrations()
+
+
+class Author(Model):
+    name: str
+
+
+class Shelf(Model):
+    author: Author
+    books: list[Author]
+
+
+def test_a_nested_model_reads_as_messagebus_shows_it() -> None:
+    shelf = Shelf(author=Author(name="joe"), books=[Author(name="ann")])
+    assert repr(Author(name="joe")) == "<Author name='joe'>"
+    assert repr(shelf) == ("<Shelf author={'name': 'joe'} books=[{'name': 'ann'}]>")

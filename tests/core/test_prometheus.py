@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -98,3 +100,41 @@ def test_the_django_layer_reports_to_the_same_registry(
     assert value("messagebus_relay_failures_total", {"type": "f_v1"}) == 1
     assert value("messagebus_relay_dead_total", {"type": "d_v1"}) == 1
     assert value("messagebus_outbox_backlog") == 7
+
+
+def test_threads_making_the_first_store_at_once_share_it() -> None:
+    """No DuplicateTimeseries when several threads make a registry's store."""
+    threads_per_trial = 8
+    interval = sys.getswitchinterval()
+    # Switch threads as often as possible: the race needs a switch between
+    # the check and the set.
+    sys.setswitchinterval(1e-6)
+    errors: list[BaseException] = []
+    try:
+        for _ in range(40):
+            registry = CollectorRegistry()
+            barrier = threading.Barrier(threads_per_trial)
+            made: list[MetricsStore] = []
+
+            def make(
+                registry: CollectorRegistry = registry,
+                barrier: threading.Barrier = barrier,
+                made: list[MetricsStore] = made,
+            ) -> None:
+                barrier.wait(timeout=30)
+                try:
+                    made.append(MetricsStore(registry=registry))
+                except Exception as exc:  # pragma: no cover - the race lost
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=make) for _ in range(threads_per_trial)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=30)
+            Singleton._instances.pop((MetricsStore, id(registry)), None)
+            assert errors == []
+            assert len(made) == threads_per_trial
+            assert all(store is made[0] for store in made)
+    finally:
+        sys.setswitchinterval(interval)

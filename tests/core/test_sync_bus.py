@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -13,11 +14,13 @@ from messagebus_django.core import (
     Command,
     ConfigurationError,
     Event,
+    GenericCommand,
     GenericModel,
     Message,
     Metadata,
     MissingDependencyError,
     MissingHandlerError,
+    SinkholeMetricsStore,
     SyncAbstractEventstreamTransport,
     SyncAbstractMessageStoreRepository,
     SyncAbstractRepository,
@@ -324,3 +327,82 @@ def test_the_sync_defaults_keep_nothing() -> None:
     with uow as transaction:
         transaction.commit()
     assert OrdersUnitOfWork.repository_classes() == {}
+
+
+class RecordingMetrics(SinkholeMetricsStore):
+    def __init__(self) -> None:
+        self.log: list[str] = []
+
+    def inc_beginned_transaction_count(self) -> None:
+        self.log.append("begin")
+
+    def inc_transaction_closed_count(self, status: TransactionStatus) -> None:
+        self.log.append(f"closed {status.value}")
+
+    def inc_messages_processed_total(self, msg_metadata: Metadata) -> None:
+        self.log.append(f"processed {msg_metadata.name}")
+
+    @contextmanager
+    def command_processing_timer(self, command: GenericCommand[Any]) -> Iterator[None]:
+        self.log.append(f"timing {command.metadata.name}")
+        yield
+        self.log.append("timed")
+
+
+def test_the_sync_bus_reports_its_metrics(
+    bus: SyncMessageBus[OrdersUnitOfWork],
+) -> None:
+    uow = OrdersUnitOfWork()
+    uow.metrics_store = RecordingMetrics()
+    with uow as transaction:
+        bus.handle(PlaceOrder(ref="A1"), transaction)
+        transaction.commit()
+    assert uow.metrics_store.log == [
+        "begin",
+        "timing sync_place_order",
+        "processed sync_place_order",
+        "processed sync_order_placed",
+        "timed",
+        "closed committed",
+    ]
+
+
+def test_the_sync_bus_stamps_the_tracing_ids(
+    bus: SyncMessageBus[OrdersUnitOfWork],
+) -> None:
+    uow = OrdersUnitOfWork()
+    command = PlaceOrder(ref="A1")
+    with uow as transaction:
+        bus.handle(command, transaction)
+        transaction.commit()
+    stored_command, event = uow.messagestore.messages
+    assert stored_command.metadata.correlation_id == command.message_id
+    assert stored_command.metadata.causation_id is None
+    assert event.metadata.correlation_id == command.message_id
+    assert event.metadata.causation_id == command.message_id
+
+
+class AwaitingOnRollback:
+    async def on_after_commit(self) -> None: ...
+
+    async def on_after_rollback(self) -> None:
+        await asyncio.sleep(0)  # really waits: impossible with no event loop
+
+
+def test_a_failing_rollback_hook_does_not_hide_the_blocks_exception(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    uow = OrdersUnitOfWork()
+    with (  # noqa: PT012
+        pytest.raises(LookupError, match="the handler's own") as raised,
+        uow as transaction,
+    ):
+        transaction.add_listener(AwaitingOnRollback())
+        raise LookupError("the handler's own")
+    assert uow.log == ["rollback"]
+    assert transaction.status is TransactionStatus.rolledback
+    [note] = raised.value.__notes__
+    assert note.startswith("Then rolling the transaction back failed: RuntimeError(")
+    [record] = caplog.records
+    assert record.exc_info is not None
+    assert isinstance(record.exc_info[1], RuntimeError)

@@ -14,6 +14,7 @@ from messagebus_django.core import (
     AsyncUnitOfWorkTransaction,
     GenericEvent,
     Metadata,
+    SyncDependency,
     TransactionError,
     TransactionStatus,
 )
@@ -360,16 +361,16 @@ async def test_rollback_discards_the_stream_and_calls_listeners(
     assert uow.transport.sent == []
 
 
-async def test_async_dependency_hooks_do_nothing_by_default(
-    uow: FakeUnitOfWork,
-) -> None:
-    async with uow as transaction:
-        transaction.add_listener(AsyncDependency())
-        await transaction.commit()
-    async with uow as transaction:
-        transaction.add_listener(AsyncDependency())
-        await transaction.rollback()
-    assert uow.log == ["commit", "rollback"]
+def test_dependencies_are_abstract_as_in_messagebus() -> None:
+    class OnlyCommit(AsyncDependency):
+        async def on_after_commit(self) -> None: ...
+
+    class SyncOnlyRollback(SyncDependency):
+        def on_after_rollback(self) -> None: ...
+
+    for abstract in (AsyncDependency, SyncDependency, OnlyCommit, SyncOnlyRollback):
+        with pytest.raises(TypeError, match="abstract"):
+            abstract()  # type: ignore[abstract]
 
 
 async def test_run_after_commit_can_be_deferred() -> None:

@@ -220,3 +220,26 @@ def test_a_unit_of_work_may_bring_its_own_store() -> None:
         store = ScratchUnitOfWork().metrics_store
         assert isinstance(store, SignallingMetricsStore)
         assert type(store.inner) is SinkholeMetricsStore
+
+
+def test_a_star_import_does_not_need_the_extra() -> None:
+    code = (
+        "import sys; sys.modules['prometheus_client'] = None\n"
+        "from messagebus_django import *\n"
+        "try:\n"
+        "    from messagebus_django import MetricsStore\n"
+        "except ImportError:\n"
+        "    print('MetricsStore needs the extra')\n"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert output.stderr == ""
+    assert output.stdout.strip() == "MetricsStore needs the extra"
+
+
+def test_metrics_store_is_importable_by_name_with_the_extra() -> None:
+    from messagebus_django import MetricsStore
+    from messagebus_django.operations.prometheus import MetricsStore as adapter
+
+    assert MetricsStore is adapter

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
@@ -11,7 +14,11 @@ from messagebus_django import (
     AsyncMessageBus,
     AsyncUnitOfWorkTransaction,
     ConfigurationError,
+    Event,
+    GenericCommand,
+    Metadata,
     MissingHandlerError,
+    SinkholeMetricsStore,
     SyncDependency,
     SyncUnitOfWorkTransaction,
     TransactionStatus,
@@ -20,7 +27,7 @@ from messagebus_django import (
 from messagebus_django.dispatching.bus import build_bus
 from messagebus_django.dispatching.unit_of_work import DjangoSyncUnitOfWork
 from tests.django import sync_bus_handlers
-from tests.django.commands import ScratchUnitOfWork, WriteBooks
+from tests.django.commands import Batch, ScratchUnitOfWork, WriteBooks, isbn_for
 from tests.django.sync_bus_handlers import SyncShelve
 
 pytestmark = pytest.mark.django_db
@@ -125,4 +132,97 @@ def test_the_sync_view_refuses_a_bus_with_async_handlers() -> None:
         ScratchUnitOfWork().sync_view() as transaction,
     ):
         bus.sync_view().handle(SyncShelve(title="a"), transaction)
+    assert not Book.objects.exists()
+
+
+class Shelved(Event):
+    title: str
+    metadata: Metadata = Metadata(name="sync_shelved", schema_version=1)
+
+
+class RecordingMetrics(SinkholeMetricsStore):
+    def __init__(self) -> None:
+        self.log: list[str] = []
+
+    def inc_beginned_transaction_count(self) -> None:
+        self.log.append("begin")
+
+    def inc_transaction_closed_count(self, status: TransactionStatus) -> None:
+        self.log.append(f"closed {status.value}")
+
+    def inc_messages_processed_total(self, msg_metadata: Metadata) -> None:
+        self.log.append(f"processed {msg_metadata.name}")
+
+    @contextmanager
+    def command_processing_timer(self, command: GenericCommand[Any]) -> Iterator[None]:
+        self.log.append(f"timing {command.metadata.name}")
+        yield
+        self.log.append("timed")
+
+    def observe_dispatch(
+        self,
+        command_type: str,
+        outcome: str,
+        seconds: float,
+        handled: Iterable[str],
+    ) -> None:
+        self.log.append(f"dispatch {command_type} {outcome} {list(handled)}")
+
+
+def test_the_all_sync_dispatch_reports_metrics_and_stamps_tracing_ids() -> None:
+    def shelve(cmd: SyncShelve, transaction: Any) -> str:
+        batch = Batch(titles=[cmd.title])
+        batch.messages.append(Shelved(title=cmd.title))
+        transaction.batches.seen.append(batch)
+        return cmd.title
+
+    def shelved(event: Shelved, transaction: Any) -> None:
+        pass
+
+    bus = AsyncMessageBus()
+    bus.add_listener(SyncShelve, shelve)
+    bus.add_listener(Shelved, shelved)
+    assert bus.all_sync
+    uow = ScratchUnitOfWork()
+    uow.metrics_store = RecordingMetrics()
+    command = SyncShelve(title="a")
+    assert dispatch(command, bus=bus, uow=uow) == "a"
+    assert uow.metrics_store.log == [
+        "begin",
+        "timing sync_shelve",
+        "processed sync_shelve",
+        "processed sync_shelved",
+        "timed",
+        "closed committed",
+        "dispatch sync_shelve_v1 committed ['sync_shelve_v1', 'sync_shelved_v1']",
+    ]
+    stored_command, event = uow.handled_messages()
+    assert stored_command.metadata.correlation_id == command.message_id
+    assert event.metadata.correlation_id == command.message_id
+    assert event.metadata.causation_id == command.message_id
+
+
+class AwaitingOnRollback:
+    async def on_after_commit(self) -> None: ...
+
+    async def on_after_rollback(self) -> None:
+        await asyncio.sleep(0)  # really waits: impossible with no event loop
+
+
+def test_the_handlers_exception_survives_a_failing_rollback_hook() -> None:
+    def refuse(cmd: SyncShelve, transaction: Any, shelf_hook: Any) -> None:
+        Book.objects.create(isbn=isbn_for(cmd.title), title=cmd.title, author="a")
+        raise LookupError("refused by the handler")
+
+    bus = AsyncMessageBus()
+    bus.add_listener(SyncShelve, refuse)
+    assert bus.all_sync
+    with pytest.raises(LookupError, match="refused by the handler") as raised:
+        dispatch(
+            SyncShelve(title="a"),
+            bus=bus,
+            uow=ScratchUnitOfWork(),
+            shelf_hook=AwaitingOnRollback(),
+        )
+    assert "rolling the transaction back failed" in raised.value.__notes__[0]
     assert not Book.objects.exists()

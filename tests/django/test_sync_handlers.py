@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
 
 from books.models import Book, BookActivity
 from messagebus_django import (
+    AsyncAbstractEventstreamTransport,
+    AsyncEventstreamPublisher,
     AsyncMessageBus,
+    AsyncSinkholeMessageStoreRepository,
     AsyncUnitOfWorkTransaction,
+    Command,
     Err,
+    Event,
+    Metadata,
     Ok,
     adispatch,
     dispatch,
 )
 from tests.django import sync_handlers
-from tests.django.commands import Boom, ScratchUnitOfWork, WriteBooks, make_bus
+from tests.django.commands import (
+    Batch,
+    Boom,
+    ScratchUnitOfWork,
+    WriteBooks,
+    isbn_for,
+    make_bus,
+)
 from tests.django.sync_handlers import SyncWrite, SyncWritten
 
 pytestmark = pytest.mark.django_db
@@ -109,3 +124,95 @@ def test_adispatch_of_a_sync_bus() -> None:
     )
     assert result == Ok("x")
     assert Book.objects.filter(title="x").exists()
+
+
+class PublishMe(Command):
+    metadata: Metadata = Metadata(name="publish_me", schema_version=1)
+
+
+class PublishedOne(Event):
+    metadata: Metadata = Metadata(
+        name="published_one", schema_version=1, published=True
+    )
+
+
+class _Sent(AsyncAbstractEventstreamTransport):
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+
+    async def send_message_serialized(self, message: Any) -> None:
+        self.sent.append(message["type"])
+
+
+@pytest.mark.parametrize("all_sync", [True, False])
+def test_both_paths_publish_the_event_stream(
+    all_sync: bool,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """The sync path publishes through the unit of work's own store too."""
+    settings.MESSAGEBUS_STORE_MESSAGES = False
+    transport = _Sent()
+    store = AsyncSinkholeMessageStoreRepository(
+        publisher=AsyncEventstreamPublisher(transport)
+    )
+
+    class PublishingUnitOfWork(ScratchUnitOfWork):
+        messagestore = store
+
+    def publish(cmd: PublishMe, uow: AsyncUnitOfWorkTransaction[Any]) -> None:
+        batch = Batch(titles=[])
+        batch.messages.append(PublishedOne())
+        uow.batches.seen.append(batch)
+
+    def on_published(event: PublishedOne, uow: Any) -> None:
+        pass
+
+    async def on_published_async(event: PublishedOne, uow: Any) -> None:
+        pass
+
+    bus = AsyncMessageBus()
+    bus.add_listener(PublishMe, publish)
+    bus.add_listener(PublishedOne, on_published if all_sync else on_published_async)
+    assert bus.all_sync is all_sync
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch(PublishMe(), bus=bus, uow=PublishingUnitOfWork())
+    assert transport.sent == ["published_one_v1"]
+    assert store.stream_buffer == []
+
+
+class WriteThenBlock(Command):
+    metadata: Metadata = Metadata(name="write_then_block", schema_version=1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancelled_all_sync_adispatch_rolls_back() -> None:
+    """Sync handlers cannot be interrupted: their work is rolled back after."""
+    started = threading.Event()
+    release = threading.Event()
+
+    def write_then_block(cmd: WriteThenBlock, uow: Any) -> None:
+        Book.objects.create(isbn=isbn_for("blocked"), title="blocked", author="a")
+        started.set()
+        release.wait(30)
+
+    bus = AsyncMessageBus()
+    bus.add_listener(WriteThenBlock, write_then_block)
+    assert bus.all_sync
+
+    async def cancel_midway() -> bool:
+        task = asyncio.ensure_future(
+            adispatch(WriteThenBlock(), bus=bus, uow=ScratchUnitOfWork())
+        )
+        assert await asyncio.to_thread(started.wait, 10)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            return True
+        finally:
+            release.set()
+        return False  # pragma: no cover
+
+    assert async_to_sync(cancel_midway)() is True
+    assert Book.objects.count() == 0
