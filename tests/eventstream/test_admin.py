@@ -196,4 +196,6 @@ def test_retry_needs_the_permission_docs_eventstream_names(
     doc = (Path(__file__).resolve().parents[2] / "docs" / "eventstream.md").read_text(
         encoding="utf-8"
     )
-    assert "`messagebus_django.change_outboxmessage`" in " ".join(doc.split())
+    permission = f"`{OutboxMessage._meta.app_label}.change_outboxmessage`"
+    assert permission == "`messagebus_eventstream.change_outboxmessage`"
+    assert permission in " ".join(doc.split())
