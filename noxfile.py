@@ -46,7 +46,7 @@ SDIST_MUST_HAVE = [
     "docs/tutorial.md",
     "tests/settings.py",
     "tests/conftest.py",
-    "books/handlers/__init__.py",
+    "books/service/handlers.py",
     "bookstore_project/settings.py",
     "bench/__init__.py",
     "messagebus_django/py.typed",
