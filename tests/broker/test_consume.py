@@ -248,8 +248,8 @@ def test_the_consumer_stops_on_sigterm(
 def test_a_database_outage_gives_the_delivery_back_and_it_is_applied_later(
     broker: Connection, make_queue: MakeQueue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from messagebus_django.eventstream.broker_consumer import BrokerConsumer
     from messagebus_django.eventstream.consumer import Consumer, Outcome
-    from messagebus_django.eventstream.transports.kombu import BrokerConsumer
 
     queue = make_queue(TYPE)
     publish_raw(broker, json.dumps(envelope(title="Outage")).encode(), routing_key=TYPE)

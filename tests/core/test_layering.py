@@ -62,6 +62,11 @@ RULES = [
         "dispatch knows nothing of delivery: the event stream connects to it",
         unless=("messagebus_django.eventstream", "messagebus_django.testing"),
     ),
+    Rule(
+        "messagebus_django.eventstream.transports",
+        "messagebus_django.eventstream.consumer",
+        "a transport only sends: what consumes sits beside the consumer",
+    ),
     Rule("messagebus_django", "books", "the library never imports the example"),
     Rule(
         "messagebus_django",
@@ -89,6 +94,7 @@ FAKE_RULES = [
         "pkg", "pkg.eventstream", "no delivery in dispatch", unless=("pkg.eventstream",)
     ),
     Rule("pkg", "books", "no example"),
+    Rule("pkg.eventstream.transports", "pkg.eventstream.consumer", "a transport sends"),
 ]
 
 
@@ -107,6 +113,9 @@ def test_the_checker_finds_each_kind_of_wrong_import(tmp_path: Path) -> None:
             "pkg/core/registry.py": "from .. import dispatcher\nfrom .bus import Bus\n",
             "pkg/eventstream/__init__.py": "",
             "pkg/eventstream/relay.py": "from ..unit_of_work import end\nfrom . import x\n",
+            "pkg/eventstream/transports/kombu.py": (
+                "from ..consumer import Consumer\n"
+            ),
         },
     )
     assert wrong_imports(tmp_path, "pkg", FAKE_RULES) == [
@@ -117,6 +126,10 @@ def test_the_checker_finds_each_kind_of_wrong_import(tmp_path: Path) -> None:
         "(nothing above the core)",
         "pkg/dispatcher.py:1: pkg.dispatcher imports pkg.eventstream "
         "(no delivery in dispatch)",
+        "pkg/eventstream/transports/kombu.py:1: pkg.eventstream.transports.kombu "
+        "imports pkg.eventstream.consumer (a transport sends)",
+        "pkg/eventstream/transports/kombu.py:1: pkg.eventstream.transports.kombu "
+        "imports pkg.eventstream.consumer.Consumer (a transport sends)",
         "pkg/unit_of_work.py:2: pkg.unit_of_work imports pkg.eventstream.relay "
         "(no delivery in dispatch)",
         "pkg/unit_of_work.py:2: pkg.unit_of_work imports pkg.eventstream.relay.send "
@@ -136,6 +149,9 @@ def test_the_checker_passes_a_tree_whose_imports_point_the_right_way(
             "pkg/core/__init__.py": "from .bus import Bus\n",
             "pkg/core/bus.py": "import asyncio\nclass Bus: ...\n",
             "pkg/eventstream/__init__.py": "from ..core import Bus\n",
+            "pkg/eventstream/broker_consumer.py": (
+                "from .consumer import Consumer\nfrom .transports.kombu import x\n"
+            ),
         },
     )
     assert wrong_imports(tmp_path, "pkg", FAKE_RULES) == []

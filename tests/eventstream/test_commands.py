@@ -18,11 +18,11 @@ from django.utils import timezone
 
 from books.domain.messages import RegisterBook
 from messagebus_django import dispatch, uuid7
+from messagebus_django.eventstream.broker_consumer import ConsumerStats
 from messagebus_django.eventstream.consumer import Consumer, Outcome
 from messagebus_django.eventstream.management.commands import messagebus_relay
 from messagebus_django.eventstream.models import InboxMessage, OutboxMessage
 from messagebus_django.eventstream.transports import InMemoryTransport, reset_transport
-from messagebus_django.eventstream.transports.kombu import ConsumerStats
 from messagebus_django.models import StoredMessage
 from messagebus_django.operations.shutdown import stop_on_signals
 
@@ -323,7 +323,7 @@ def test_consume_binds_the_types_its_handlers_listen_to_and_reports(
 ) -> None:
     FakeBrokerConsumer.made.clear()
     monkeypatch.setattr(
-        "messagebus_django.eventstream.transports.kombu.BrokerConsumer",
+        "messagebus_django.eventstream.broker_consumer.BrokerConsumer",
         FakeBrokerConsumer,
     )
     out = command(

@@ -23,6 +23,7 @@ from books.domain.isbn import complete_isbn13
 from books.domain.messages import RegisterBook
 from messagebus_django import AsyncMessageBus, dispatch, uuid7
 from messagebus_django.checks import check_settings
+from messagebus_django.eventstream.broker_consumer import BrokerConsumer, delivery_key
 from messagebus_django.eventstream.consumer import Consumer
 from messagebus_django.eventstream.management import one_line
 from messagebus_django.eventstream.management.commands import (
@@ -37,11 +38,7 @@ from messagebus_django.eventstream.transports import (
     Transport,
     TransportUnavailable,
 )
-from messagebus_django.eventstream.transports.kombu import (
-    BrokerConsumer,
-    KombuTransport,
-    delivery_key,
-)
+from messagebus_django.eventstream.transports.kombu import KombuTransport
 
 pytestmark = pytest.mark.django_db
 

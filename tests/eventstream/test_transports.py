@@ -13,6 +13,7 @@ from kombu.connection import Connection
 
 from books.domain.messages import RegisterBook
 from messagebus_django import Ok, dispatch, uuid7
+from messagebus_django.eventstream.broker_consumer import BrokerConsumer
 from messagebus_django.eventstream.models import OutboxMessage
 from messagebus_django.eventstream.transports import (
     Envelope,
@@ -24,10 +25,7 @@ from messagebus_django.eventstream.transports import (
     transports,
 )
 from messagebus_django.eventstream.transports import kombu as kombu_transport
-from messagebus_django.eventstream.transports.kombu import (
-    BrokerConsumer,
-    KombuTransport,
-)
+from messagebus_django.eventstream.transports.kombu import KombuTransport
 
 CLOSED_PORT_URL = "amqp://guest:guest@127.0.0.1:1//"
 """Nothing listens there: the broker is down."""
@@ -176,8 +174,8 @@ def test_the_broker_consumer_keeps_trying_an_unreachable_broker(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     from messagebus_django import AsyncMessageBus
+    from messagebus_django.eventstream.broker_consumer import BrokerConsumer
     from messagebus_django.eventstream.consumer import Consumer
-    from messagebus_django.eventstream.transports.kombu import BrokerConsumer
 
     consumer = Consumer("unreachable", bus=AsyncMessageBus(), types={})
     broker = BrokerConsumer(

@@ -241,8 +241,8 @@ def test_a_consumer_notices_a_silent_broker_and_resumes(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     from messagebus_django import AsyncMessageBus
+    from messagebus_django.eventstream.broker_consumer import BrokerConsumer
     from messagebus_django.eventstream.consumer import Consumer, Outcome
-    from messagebus_django.eventstream.transports.kombu import BrokerConsumer
     from tests.broker.helpers import publish_raw
     from tests.faults.test_poison import envelope
 

@@ -17,9 +17,9 @@ from kombu.connection import Connection
 
 from books.domain.messages import BookRegistered
 from messagebus_django import AsyncMessageBus, AsyncUnitOfWorkTransaction, uuid7
+from messagebus_django.eventstream.broker_consumer import BrokerConsumer
 from messagebus_django.eventstream.consumer import Consumer
 from messagebus_django.eventstream.models import InboxMessage
-from messagebus_django.eventstream.transports.kombu import BrokerConsumer
 from tests.broker.helpers import MakeQueue, drain, isbn13, publish_raw, requires_broker
 
 pytestmark = [requires_broker, pytest.mark.django_db(transaction=True)]

@@ -69,7 +69,7 @@ class Command(BaseCommand):
         verbosity: int = 1,
         **options: Any,
     ) -> None:
-        from messagebus_django.eventstream.transports.kombu import BrokerConsumer
+        from messagebus_django.eventstream.broker_consumer import BrokerConsumer
 
         if database is not None and database not in connections:
             raise CommandError(f"--database: no database {database!r} in DATABASES.")
