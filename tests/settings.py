@@ -29,6 +29,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "messagebus_django",
     "messagebus_django.eventstream",
+    "tests.testapp",
+    # The example, for tests/books (its conftest applies the bookstore's
+    # MESSAGEBUS_* settings) and the tests that run its pages.
     "books",
 ]
 MIDDLEWARE = [
@@ -74,9 +77,10 @@ else:
 BOOKS_LIBRARIANS = ["librarians@bookstore.example"]
 LOGIN_URL = "admin:login"
 
-MESSAGEBUS_HANDLER_MODULES = ["books.service.handlers"]
-MESSAGEBUS_UNIT_OF_WORK = "books.adapters.unit_of_work.BooksUnitOfWork"
-MESSAGEBUS_DEPENDENCIES = {"notifier": "books.adapters.notifications.EmailNotifier"}
+# The library's tests run on a test app of their own, not on the example.
+MESSAGEBUS_HANDLER_MODULES = ["tests.testapp.message_handlers"]
+MESSAGEBUS_UNIT_OF_WORK = "tests.testapp.unit_of_work.DocumentsUnitOfWork"
+MESSAGEBUS_DEPENDENCIES = {"notifier": "tests.testapp.notifications.ListNotifier"}
 
 # The event stream: the real broker when BROKER_URL is set (.ci/run sets it),
 # the in-memory transport otherwise.

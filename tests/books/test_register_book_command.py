@@ -123,7 +123,7 @@ def test_bad_input_fails_from_the_shell_with_one_line() -> None:
             *options({**DDD, "isbn": BAD_ISBN}),
         ],
         cwd=PROJECT_DIR,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "bookstore_project.settings"},
         capture_output=True,
         text=True,
         timeout=120,
@@ -139,7 +139,7 @@ def test_the_help_describes_the_command() -> None:
     completed = subprocess.run(
         [sys.executable, "manage.py", "help", "register_book"],
         cwd=PROJECT_DIR,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "bookstore_project.settings"},
         capture_output=True,
         text=True,
         timeout=120,

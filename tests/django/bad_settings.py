@@ -4,5 +4,5 @@ from __future__ import annotations
 
 from tests.settings import *  # noqa: F403
 
-MESSAGEBUS_HANDLER_MODULES = ["books.no_such_handlers"]
-MESSAGEBUS_DEPENDENCIES = {"notifier": "books.adapters.notifications.NoSuchNotifier"}
+MESSAGEBUS_HANDLER_MODULES = ["tests.testapp.no_such_handlers"]
+MESSAGEBUS_DEPENDENCIES = {"notifier": "tests.testapp.notifications.NoSuchNotifier"}

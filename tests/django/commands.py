@@ -1,6 +1,6 @@
 """Test-only commands and handlers, registered on a bus of the tests' own.
 
-They write real ``books`` rows with the async ORM, so what a rollback leaves
+They write real ``testapp`` documents with the async ORM, so what a rollback leaves
 can be counted in the database.
 """
 
@@ -10,8 +10,6 @@ import asyncio
 import zlib
 from typing import Any
 
-from books.domain.isbn import complete_isbn13
-from books.models import Book, BookActivity
 from messagebus_django import (
     AsyncAbstractRepository,
     AsyncMessageBus,
@@ -25,6 +23,7 @@ from messagebus_django import (
     Ok,
     async_listen,
 )
+from tests.testapp.models import Document, DocumentActivity
 
 
 class WriteBooks(Command):
@@ -60,15 +59,15 @@ class ScratchUnitOfWork(DjangoUnitOfWork):
     batches: BatchRepository
 
 
-def isbn_for(title: str) -> str:
-    """A valid ISBN-13 derived from ``title`` (978 + 9 digits + check digit)."""
-    return complete_isbn13(f"978{zlib.crc32(title.encode()) % 10**9:09d}")
+def code_for(title: str) -> str:
+    """A document code derived from ``title``: one title, one code."""
+    return f"T{zlib.crc32(title.encode()):010d}"
 
 
 @async_listen
 async def write_books(cmd: WriteBooks, uow: AsyncUnitOfWorkTransaction[Any]) -> Any:
     for title in cmd.titles:
-        await Book.objects.acreate(isbn=isbn_for(title), title=title, author="Test")
+        await Document.objects.acreate(code=code_for(title), title=title, author="Test")
         await asyncio.sleep(0)  # let other commands on the loop interleave
     if cmd.fail == "command":
         raise Boom("command handler failed after writing")
@@ -84,8 +83,10 @@ async def write_books(cmd: WriteBooks, uow: AsyncUnitOfWorkTransaction[Any]) -> 
 async def record_books(
     event: BooksWritten, uow: AsyncUnitOfWorkTransaction[Any]
 ) -> None:
-    async for book in Book.objects.filter(title__in=event.titles):
-        await BookActivity.objects.acreate(book=book, kind="registered", detail="ev")
+    async for book in Document.objects.filter(title__in=event.titles):
+        await DocumentActivity.objects.acreate(
+            document=book, kind="registered", detail="ev"
+        )
     if event.fail == "event":
         raise Boom("event handler failed after the command wrote")
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from books.models import Book
 from messagebus_django import (
     Command,
     Metadata,
     SyncUnitOfWorkTransaction,
     sync_listen,
 )
-from tests.django.commands import isbn_for
+from tests.django.commands import code_for
+from tests.testapp.models import Document
 
 received: list[SyncUnitOfWorkTransaction[Any]] = []
 after_commit: list[str] = []
@@ -29,7 +29,7 @@ def shelve(
     shelf_notifier: Any = None,
 ) -> str:
     received.append(transaction)
-    Book.objects.create(isbn=isbn_for(cmd.title), title=cmd.title, author="Sync")
+    Document.objects.create(code=code_for(cmd.title), title=cmd.title, author="Sync")
     transaction.on_commit(lambda: after_commit.append(cmd.title))
     if shelf_notifier is not None:
         shelf_notifier.sent.append(cmd.title)

@@ -6,7 +6,6 @@ import asyncio
 import threading
 from typing import Any
 
-from books.models import Book, BookActivity
 from messagebus_django import (
     AsyncUnitOfWorkTransaction,
     Command,
@@ -16,7 +15,8 @@ from messagebus_django import (
     Ok,
     sync_listen,
 )
-from tests.django.commands import Batch, Boom, isbn_for
+from tests.django.commands import Batch, Boom, code_for
+from tests.testapp.models import Document, DocumentActivity
 
 seen_threads: list[int] = []
 saw_a_loop: list[bool] = []
@@ -47,7 +47,7 @@ def _observe() -> None:
 @sync_listen
 def sync_write(cmd: SyncWrite, uow: AsyncUnitOfWorkTransaction[Any]) -> Any:
     _observe()
-    Book.objects.create(isbn=isbn_for(cmd.title), title=cmd.title, author="Sync")
+    Document.objects.create(code=code_for(cmd.title), title=cmd.title, author="Sync")
     if cmd.fail == "command":
         raise Boom("sync command handler failed after writing")
     if cmd.fail == "err":
@@ -61,7 +61,7 @@ def sync_write(cmd: SyncWrite, uow: AsyncUnitOfWorkTransaction[Any]) -> Any:
 @sync_listen
 def sync_record(event: SyncWritten, uow: AsyncUnitOfWorkTransaction[Any]) -> None:
     _observe()
-    book = Book.objects.get(title=event.title)
-    BookActivity.objects.create(book=book, kind="registered", detail="sync")
+    book = Document.objects.get(title=event.title)
+    DocumentActivity.objects.create(document=book, kind="registered", detail="sync")
     if event.fail == "event":
         raise Boom("sync event handler failed")

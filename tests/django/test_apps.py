@@ -8,13 +8,21 @@ import pytest
 from django.apps import apps
 from django.test import override_settings
 
-from books.adapters.notifications import EmailNotifier
-from books.domain.messages import BookRegistered, DiscontinueBook, RegisterBook
-from books.service.handlers import notify_librarians, record_registration, register_book
 from messagebus_django import get_bus
 from messagebus_django.apps import MessagebusConfig, SimpleMessagebusConfig
 from messagebus_django.dispatching.bus import build_bus, handler_modules, reset_bus
 from tests.django.extra_handlers import Ping, ping
+from tests.testapp.message_handlers import (
+    notify_readers,
+    record_registration,
+    register_document,
+)
+from tests.testapp.messages import (
+    DiscontinueDocument,
+    DocumentRegistered,
+    RegisterDocument,
+)
+from tests.testapp.notifications import ListNotifier
 
 
 @pytest.fixture(autouse=True)
@@ -25,13 +33,13 @@ def _fresh_bus() -> Any:
 
 def test_installed_apps_handlers_are_discovered() -> None:
     bus = get_bus()
-    assert bus.handlers_of(RegisterBook) == [register_book]
-    assert bus.has_handler(DiscontinueBook)
+    assert bus.handlers_of(RegisterDocument) == [register_document]
+    assert bus.has_handler(DiscontinueDocument)
     # Two handlers of one event, in the order the module defines them.
-    assert bus.handlers_of(BookRegistered) == [record_registration, notify_librarians]
-    assert bus.dependencies == {"notifier": EmailNotifier}
+    assert bus.handlers_of(DocumentRegistered) == [record_registration, notify_readers]
+    assert bus.dependencies == {"notifier": ListNotifier}
     # Apps without a handlers module are skipped.
-    assert handler_modules() == ["books.service.handlers"]
+    assert handler_modules() == ["tests.testapp.message_handlers"]
 
 
 @pytest.mark.django_db
@@ -46,15 +54,15 @@ def test_ready_twice_is_harmless_and_touches_no_database(
         config.ready()
     second = get_bus()
     assert second is not first
-    assert second.handlers_of(BookRegistered) == [
+    assert second.handlers_of(DocumentRegistered) == [
         record_registration,
-        notify_librarians,
+        notify_readers,
     ]
     # Scanning the same modules twice into one bus registers nothing twice.
-    second.scan("books.service.handlers")
-    assert second.handlers_of(BookRegistered) == [
+    second.scan("tests.testapp.message_handlers")
+    assert second.handlers_of(DocumentRegistered) == [
         record_registration,
-        notify_librarians,
+        notify_readers,
     ]
 
 
@@ -69,7 +77,7 @@ def test_extra_handler_modules_setting_is_read_live() -> None:
 @override_settings(MESSAGEBUS_AUTODISCOVER=False, MESSAGEBUS_HANDLER_MODULES=[])
 def test_autodiscover_off() -> None:
     assert handler_modules() == []
-    assert not get_bus().has_handler(RegisterBook)
+    assert not get_bus().has_handler(RegisterDocument)
 
 
 def test_simple_config_scans_only_the_listed_modules() -> None:
@@ -91,9 +99,9 @@ def test_simple_config_scans_only_the_listed_modules() -> None:
         assert handler_modules() == ["tests.django.extra_handlers"]
         bus = get_bus()
         assert bus.has_handler(Ping)
-        assert not bus.has_handler(RegisterBook)
+        assert not bus.has_handler(RegisterDocument)
     # Back to the autodiscovering config.
-    assert get_bus().has_handler(RegisterBook)
+    assert get_bus().has_handler(RegisterDocument)
 
 
 def test_import_error_inside_a_handlers_module_propagates() -> None:

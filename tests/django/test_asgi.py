@@ -16,7 +16,7 @@ from asgiref.sync import async_to_sync
 from django.core.handlers.asgi import ASGIHandler
 from django.test import override_settings
 
-from books.models import Book, BookActivity
+from tests.testapp.models import Document, DocumentActivity
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -82,5 +82,5 @@ def test_concurrent_requests_commit_or_roll_back_on_their_own(path: str) -> None
     assert statuses == {name: 500 if fail else 200 for name, fail in plan.items()}
     committed = sorted(n for n, fail in plan.items() if not fail)
     expected = sorted(f"{n}-{s}" for n in committed for s in "ab")
-    assert sorted(Book.objects.values_list("title", flat=True)) == expected
-    assert BookActivity.objects.count() == len(expected)
+    assert sorted(Document.objects.values_list("title", flat=True)) == expected
+    assert DocumentActivity.objects.count() == len(expected)

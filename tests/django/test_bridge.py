@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 
-from books.models import Book
 from messagebus_django import (
     AsyncUnitOfWorkTransaction,
     Command,
@@ -25,9 +24,10 @@ from tests.django.commands import (
     Boom,
     ScratchUnitOfWork,
     WriteBooks,
-    isbn_for,
+    code_for,
     make_bus,
 )
+from tests.testapp.models import Document
 
 marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="caller")
 
@@ -119,13 +119,18 @@ def test_nested_dispatch_from_a_handlers_sync_call() -> None:
         )
 
     async def outer(cmd: Outer, uow: AsyncUnitOfWorkTransaction[Any]) -> Any:
-        await Book.objects.acreate(isbn=isbn_for("outer"), title="outer", author="a")
+        await Document.objects.acreate(
+            code=code_for("outer"), title="outer", author="a"
+        )
         return await sync_to_async(dispatch_inner)()
 
     bus = make_bus()
     bus.add_listener(Outer, outer)
     assert dispatch(Outer(), bus=bus, uow=ScratchUnitOfWork()) == Ok(1)
-    assert sorted(Book.objects.values_list("title", flat=True)) == ["inner", "outer"]
+    assert sorted(Document.objects.values_list("title", flat=True)) == [
+        "inner",
+        "outer",
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -159,7 +164,7 @@ def test_several_threads_at_once_each_in_its_own_transaction() -> None:
     for thread in threads:
         thread.join(60)
     assert errors == []
-    titles = sorted(Book.objects.values_list("title", flat=True))
+    titles = sorted(Document.objects.values_list("title", flat=True))
     assert titles == sorted(f"t{n}-{r}" for n in range(1, 4) for r in range(3))
 
 

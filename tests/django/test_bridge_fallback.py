@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 from asgiref.sync import AsyncToSync, SyncToAsync, async_to_sync, sync_to_async
 
-from books.models import Book, BookActivity
 from messagebus_django import (
     AsyncUnitOfWorkTransaction,
     Command,
@@ -31,6 +30,7 @@ from messagebus_django import (
 )
 from messagebus_django.dispatching import bridge
 from tests.django.commands import Boom, ScratchUnitOfWork, WriteBooks, make_bus
+from tests.testapp.models import Document, DocumentActivity
 
 marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="caller")
 
@@ -168,8 +168,8 @@ def test_fallback_commits_and_rolls_back_like_the_fast_path() -> None:
             bus=make_bus(),
             uow=ScratchUnitOfWork(),
         )
-    assert sorted(Book.objects.values_list("title", flat=True)) == ["a", "b"]
-    assert BookActivity.objects.count() == 2
+    assert sorted(Document.objects.values_list("title", flat=True)) == ["a", "b"]
+    assert DocumentActivity.objects.count() == 2
 
 
 @pytest.mark.usefixtures("fallback")
@@ -187,13 +187,16 @@ def test_fallback_nested_dispatch_from_a_handlers_sync_call() -> None:
         )
 
     async def outer(cmd: Outer, uow: AsyncUnitOfWorkTransaction[Any]) -> Any:
-        await Book.objects.acreate(isbn="9780321125217", title="outer", author="a")
+        await Document.objects.acreate(code="9780321125217", title="outer", author="a")
         return await sync_to_async(dispatch_inner)()
 
     bus = make_bus()
     bus.add_listener(Outer, outer)
     assert dispatch(Outer(), bus=bus, uow=ScratchUnitOfWork()) == Ok(1)
-    assert sorted(Book.objects.values_list("title", flat=True)) == ["inner", "outer"]
+    assert sorted(Document.objects.values_list("title", flat=True)) == [
+        "inner",
+        "outer",
+    ]
 
 
 class WaitForever(Command):
@@ -209,7 +212,7 @@ def test_fallback_adispatch_in_parallel_and_cancelled() -> None:
     async def write_then_wait(
         cmd: WaitForever, uow: AsyncUnitOfWorkTransaction[Any]
     ) -> None:
-        await Book.objects.acreate(isbn="9780321125217", title="t", author="a")
+        await Document.objects.acreate(code="9780321125217", title="t", author="a")
         started.set()
         try:
             await asyncio.sleep(30)
@@ -237,7 +240,7 @@ def test_fallback_adispatch_in_parallel_and_cancelled() -> None:
 
     assert async_to_sync(scenario)() == (Ok(1), True)
     assert cancelled.is_set()  # the handler was cancelled, not awaited
-    assert list(Book.objects.values_list("title", flat=True)) == ["ok"]
+    assert list(Document.objects.values_list("title", flat=True)) == ["ok"]
 
 
 def test_the_fallback_warning_names_asgiref_and_the_cost() -> None:

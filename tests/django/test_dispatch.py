@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
-from django.core import mail
 from django.db import transaction
 
-from books.domain.messages import RegisterBook
-from books.models import Book, BookActivity
-from books.service.repositories import BookRepositoryError
 from messagebus_django import (
     AsyncUnitOfWorkTransaction,
     Command,
@@ -27,85 +23,101 @@ from messagebus_django import (
     dispatch,
 )
 from tests.django.commands import Boom, ScratchUnitOfWork, WriteBooks, make_bus
+from tests.testapp.messages import RegisterDocument
+from tests.testapp.models import Document, DocumentActivity
+from tests.testapp.notifications import SENT
+from tests.testapp.repositories import DocumentRepositoryError
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sent() -> Iterator[list[tuple[str, str]]]:
+    """The notes the test app's notifier sent during the test."""
+    SENT.clear()
+    yield SENT
+    SENT.clear()
 
 
 def run(cmd: WriteBooks) -> Any:
     return dispatch(cmd, bus=make_bus(), uow=ScratchUnitOfWork())
 
 
-def register(**overrides: str) -> RegisterBook:
+def register(**overrides: str) -> RegisterDocument:
     fields = {
-        "isbn": "0-321-12521-5",
+        "code": "0-321-12521-5",
         "title": "Domain Driven Design",
         "author": "Eric Evans",
     }
     fields.update(overrides)
-    return RegisterBook.model_validate(fields)
+    return RegisterDocument.model_validate(fields)
 
 
 def test_command_and_events_commit_together() -> None:
     assert run(WriteBooks(titles=["a", "b"])) == Ok(2)
-    assert Book.objects.count() == 2
-    assert BookActivity.objects.count() == 2
+    assert Document.objects.count() == 2
+    assert DocumentActivity.objects.count() == 2
 
 
 def test_command_handler_raises_after_writing_rolls_back() -> None:
     with pytest.raises(Boom):
         run(WriteBooks(titles=["a", "b"], fail="command"))
-    assert Book.objects.count() == 0
+    assert Document.objects.count() == 0
 
 
 def test_event_handler_raises_after_command_wrote_rolls_back_all() -> None:
     with pytest.raises(Boom):
         run(WriteBooks(titles=["a", "b"], fail="event"))
-    assert Book.objects.count() == 0
-    assert BookActivity.objects.count() == 0
+    assert Document.objects.count() == 0
+    assert DocumentActivity.objects.count() == 0
 
 
 def test_err_result_rolls_back_and_is_returned() -> None:
     assert run(WriteBooks(titles=["a"], fail="err")) == Err("refused after writing")
-    assert Book.objects.count() == 0
+    assert Document.objects.count() == 0
 
 
-def test_project_bus_registers_a_book_with_its_events(
+def test_project_bus_registers_a_document_with_its_events(
     django_capture_on_commit_callbacks: Callable[..., Any],
+    sent: list[tuple[str, str]],
 ) -> None:
     cmd = register()
     with django_capture_on_commit_callbacks(execute=True):
         assert dispatch(cmd) == Ok(...)
-    book = Book.objects.get()
-    assert (book.id, book.isbn) == (cmd.id, "9780321125217")
-    assert list(BookActivity.objects.values_list("kind", flat=True)) == ["registered"]
-    assert [m.subject for m in mail.outbox] == ["New book: Domain Driven Design"]
+    book = Document.objects.get()
+    assert (book.id, book.code) == (cmd.id, "0321125215")
+    assert list(DocumentActivity.objects.values_list("kind", flat=True)) == [
+        "registered"
+    ]
+    assert [subject for subject, _ in sent] == ["New document: Domain Driven Design"]
 
 
-def test_duplicate_isbn_is_an_err_and_sends_nothing(
+def test_duplicate_code_is_an_err_and_sends_nothing(
     django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
     dispatch(register())
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        assert dispatch(register(isbn="978-0-321-12521-7")) == Err(
-            BookRepositoryError.integrity_error
+        assert dispatch(register(code="0321 12521 5")) == Err(
+            DocumentRepositoryError.integrity_error
         )
     assert callbacks == []
-    assert Book.objects.count() == 1
-    assert BookActivity.objects.count() == 1
+    assert Document.objects.count() == 1
+    assert DocumentActivity.objects.count() == 1
 
 
 def test_after_commit_work_waits_for_the_commit(
     django_capture_on_commit_callbacks: Callable[..., Any],
+    sent: list[tuple[str, str]],
 ) -> None:
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         dispatch(register())
-    # Inside the test's transaction nothing has committed: no mail yet.
-    assert mail.outbox == []
-    # The relay of the published BookRegistered, then the notifier's hook.
+    # Inside the test's transaction nothing has committed: no note yet.
+    assert sent == []
+    # The relay of the published DocumentRegistered, then the notifier's hook.
     assert len(callbacks) == 2
     for callback in callbacks:
         callback()
-    assert len(mail.outbox) == 1
+    assert len(sent) == 1
 
 
 class Remember(Command):
@@ -175,21 +187,21 @@ def test_adispatch_from_async_code() -> None:
         WriteBooks(titles=["a"]), bus=make_bus(), uow=ScratchUnitOfWork()
     )
     assert result == Ok(1)
-    assert Book.objects.count() == 1
+    assert Document.objects.count() == 1
 
 
 def test_dispatch_uses_the_configured_unit_of_work_and_database() -> None:
-    from books.adapters.unit_of_work import BooksUnitOfWork
     from messagebus_django.dispatching.dispatcher import unit_of_work_class
+    from tests.testapp.unit_of_work import DocumentsUnitOfWork
 
-    assert unit_of_work_class() is BooksUnitOfWork
+    assert unit_of_work_class() is DocumentsUnitOfWork
 
 
 @pytest.mark.django_db(transaction=True)
 def test_durable_dispatch_refuses_an_outer_atomic() -> None:
     with transaction.atomic(), pytest.raises(RuntimeError, match="durable"):
         run(WriteBooks(titles=["a"]))
-    assert Book.objects.count() == 0
+    assert Document.objects.count() == 0
 
 
 @pytest.mark.django_db(transaction=True)
@@ -201,7 +213,7 @@ def test_dispatch_inside_the_users_atomic_hints_at_durable_false() -> None:
         run(WriteBooks(titles=["a"]))
     assert "pass durable=False" in str(raised.value)
     assert "cannot be nested" in str(raised.value.__cause__)
-    assert Book.objects.count() == 0
+    assert Document.objects.count() == 0
 
 
 @pytest.mark.django_db(transaction=True)
@@ -213,9 +225,9 @@ def test_non_durable_dispatch_joins_the_outer_atomic() -> None:
             bus=make_bus(),
             uow=ScratchUnitOfWork(),
         )
-        assert Book.objects.count() == 1
+        assert Document.objects.count() == 1
         transaction.set_rollback(True)
-    assert Book.objects.count() == 0
+    assert Document.objects.count() == 0
 
 
 @pytest.mark.django_db(transaction=True)
@@ -240,8 +252,8 @@ def test_two_commands_at_once_on_one_loop_one_failing() -> None:
     ok, failed = async_to_sync(both)()
     assert ok == Ok(2)
     assert isinstance(failed, Boom)
-    assert sorted(Book.objects.values_list("title", flat=True)) == ["ok1", "ok2"]
-    assert BookActivity.objects.count() == 2
+    assert sorted(Document.objects.values_list("title", flat=True)) == ["ok1", "ok2"]
+    assert DocumentActivity.objects.count() == 2
 
 
 @pytest.mark.django_db(transaction=True)
@@ -266,7 +278,7 @@ def test_a_cancelled_adispatch_rolls_back() -> None:
     async def write_then_wait(
         cmd: WriteThenWait, uow: AsyncUnitOfWorkTransaction[Any]
     ) -> None:
-        await Book.objects.acreate(isbn="9780321125217", title="t", author="a")
+        await Document.objects.acreate(code="9780321125217", title="t", author="a")
         started.set()
         try:
             await asyncio.Event().wait()  # until cancelled
@@ -291,7 +303,7 @@ def test_a_cancelled_adispatch_rolls_back() -> None:
 
     assert async_to_sync(cancel_midway)() is True
     assert cancelled.is_set()  # the handler was cancelled, not awaited
-    assert Book.objects.count() == 0
+    assert Document.objects.count() == 0
 
 
 def test_a_reused_unit_of_work_starts_each_command_afresh(

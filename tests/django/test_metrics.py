@@ -11,13 +11,13 @@ import pytest
 from django.test import RequestFactory, override_settings
 from prometheus_client import REGISTRY
 
-from books.domain.messages import RegisterBook
 from messagebus_django import SinkholeMetricsStore, dispatch
 from messagebus_django.eventstream.relay import OutboxRelay
 from messagebus_django.eventstream.transports import InMemoryTransport
 from messagebus_django.operations import metrics
 from messagebus_django.operations.instrumentation import SignallingMetricsStore
 from tests.django.commands import Boom, ScratchUnitOfWork, WriteBooks, make_bus
+from tests.testapp.messages import RegisterDocument
 
 pytestmark = pytest.mark.django_db
 
@@ -26,25 +26,31 @@ def sample(metric: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(metric, labels) or 0.0
 
 
-def register(isbn: str = "0-321-12521-5") -> RegisterBook:
-    return RegisterBook(isbn=isbn, title="Domain Driven Design", author="Eric Evans")
+def register(code: str = "0-321-12521-5") -> RegisterDocument:
+    return RegisterDocument(
+        code=code, title="Domain Driven Design", author="Eric Evans"
+    )
 
 
 def test_dispatch_outcomes_and_handled_messages_are_counted() -> None:
     committed = sample(
-        "messagebus_dispatches_total", command="register_book_v1", outcome="committed"
+        "messagebus_dispatches_total",
+        command="register_document_v1",
+        outcome="committed",
     )
     rolled_back = sample(
-        "messagebus_dispatches_total", command="register_book_v1", outcome="rolled_back"
+        "messagebus_dispatches_total",
+        command="register_document_v1",
+        outcome="rolled_back",
     )
-    handled = sample("messagebus_messages_handled_total", type="book_registered_v1")
-    timed = sample("messagebus_dispatch_seconds_count", command="register_book_v1")
+    handled = sample("messagebus_messages_handled_total", type="document_registered_v1")
+    timed = sample("messagebus_dispatch_seconds_count", command="register_document_v1")
     dispatch(register())
-    dispatch(register())  # a duplicate ISBN: an Err, rolled back
+    dispatch(register())  # a duplicate code: an Err, rolled back
     assert (
         sample(
             "messagebus_dispatches_total",
-            command="register_book_v1",
+            command="register_document_v1",
             outcome="committed",
         )
         == committed + 1
@@ -52,17 +58,17 @@ def test_dispatch_outcomes_and_handled_messages_are_counted() -> None:
     assert (
         sample(
             "messagebus_dispatches_total",
-            command="register_book_v1",
+            command="register_document_v1",
             outcome="rolled_back",
         )
         == rolled_back + 1
     )
     assert (
-        sample("messagebus_messages_handled_total", type="book_registered_v1")
+        sample("messagebus_messages_handled_total", type="document_registered_v1")
         == handled + 1
     )
     assert (
-        sample("messagebus_dispatch_seconds_count", command="register_book_v1")
+        sample("messagebus_dispatch_seconds_count", command="register_document_v1")
         == timed + 2
     )
 
@@ -89,20 +95,24 @@ def test_a_failed_dispatch_is_counted() -> None:
 def test_the_relay_counts_sent_messages_lag_and_backlog() -> None:
     dispatch(register())
     dispatch(register("9781492052203"))
-    sent = sample("messagebus_relay_sent_total", type="book_registered_v1")
+    sent = sample("messagebus_relay_sent_total", type="document_registered_v1")
     lags = sample("messagebus_relay_lag_seconds_count")
-    dead = sample("messagebus_relay_dead_total", type="book_registered_v1")
+    dead = sample("messagebus_relay_dead_total", type="document_registered_v1")
     transport = InMemoryTransport()
-    transport.refuse["book_registered_v1"] = "no"
+    transport.refuse["document_registered_v1"] = "no"
     OutboxRelay(transport, max_attempts=1).relay_once()
-    assert sample("messagebus_relay_dead_total", type="book_registered_v1") == dead + 2
+    assert (
+        sample("messagebus_relay_dead_total", type="document_registered_v1") == dead + 2
+    )
     assert sample("messagebus_outbox_backlog") == 0
     dispatch(register("9780134757599"))
     assert sample("messagebus_outbox_backlog") == 0  # only a relay pass updates it
     OutboxRelay(InMemoryTransport(), batch_size=0).relay_once()
     assert sample("messagebus_outbox_backlog") == 1
     OutboxRelay(InMemoryTransport()).relay_once()
-    assert sample("messagebus_relay_sent_total", type="book_registered_v1") == sent + 1
+    assert (
+        sample("messagebus_relay_sent_total", type="document_registered_v1") == sent + 1
+    )
     assert sample("messagebus_relay_lag_seconds_count") == lags + 1
     assert sample("messagebus_outbox_backlog") == 0
 
@@ -110,12 +120,12 @@ def test_the_relay_counts_sent_messages_lag_and_backlog() -> None:
 def test_refusals_are_counted() -> None:
     with override_settings(MESSAGEBUS_RELAY_ON_COMMIT=False):
         dispatch(register())
-    failures = sample("messagebus_relay_failures_total", type="book_registered_v1")
+    failures = sample("messagebus_relay_failures_total", type="document_registered_v1")
     transport = InMemoryTransport()
-    transport.refuse["book_registered_v1"] = "no"
+    transport.refuse["document_registered_v1"] = "no"
     OutboxRelay(transport, max_attempts=5).relay_once()
     assert (
-        sample("messagebus_relay_failures_total", type="book_registered_v1")
+        sample("messagebus_relay_failures_total", type="document_registered_v1")
         == failures + 1
     )
 
@@ -130,14 +140,16 @@ def test_the_metrics_view() -> None:
 @override_settings(MESSAGEBUS_METRICS=False)
 def test_metrics_can_be_turned_off() -> None:
     before = sample(
-        "messagebus_dispatches_total", command="register_book_v1", outcome="committed"
+        "messagebus_dispatches_total",
+        command="register_document_v1",
+        outcome="committed",
     )
     dispatch(register())
     assert not metrics.enabled()
     assert (
         sample(
             "messagebus_dispatches_total",
-            command="register_book_v1",
+            command="register_document_v1",
             outcome="committed",
         )
         == before
@@ -182,10 +194,12 @@ def test_dispatch_reports_messagebus_metrics_to_the_same_registry() -> None:
     started = sample("messagebus_transactions_started_total")
     committed = sample("messagebus_transactions_closed_total", status="committed")
     processed = sample(
-        "messagebus_messages_processed_total", name="register_book", version="1"
+        "messagebus_messages_processed_total", name="register_document", version="1"
     )
     timed = sample(
-        "messagebus_command_processing_seconds_count", name="register_book", version="1"
+        "messagebus_command_processing_seconds_count",
+        name="register_document",
+        version="1",
     )
     dispatch(register())
     assert sample("messagebus_transactions_started_total") == started + 1
@@ -194,13 +208,15 @@ def test_dispatch_reports_messagebus_metrics_to_the_same_registry() -> None:
         == committed + 1
     )
     assert (
-        sample("messagebus_messages_processed_total", name="register_book", version="1")
+        sample(
+            "messagebus_messages_processed_total", name="register_document", version="1"
+        )
         == processed + 1
     )
     assert (
         sample(
             "messagebus_command_processing_seconds_count",
-            name="register_book",
+            name="register_document",
             version="1",
         )
         == timed + 1

@@ -9,13 +9,6 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.db import IntegrityError
 
-from books.adapters.repositories import DjangoBookRepository
-from books.adapters.unit_of_work import BooksUnitOfWork
-from books.domain.messages import DiscontinueBook, RegisterBook
-from books.domain.model import Book
-from books.models import Book as BookRow
-from books.models import BookActivity
-from books.service.repositories import AbstractBookRepository, BookRepositoryError
 from messagebus_django import (
     AsyncMessageBus,
     AsyncUnitOfWorkTransaction,
@@ -26,6 +19,16 @@ from messagebus_django import (
     Ok,
     dispatch,
 )
+from tests.testapp.domain import Document
+from tests.testapp.messages import DiscontinueDocument, RegisterDocument
+from tests.testapp.models import Document as BookRow
+from tests.testapp.models import DocumentActivity
+from tests.testapp.repositories import (
+    AbstractDocumentRepository,
+    DjangoDocumentRepository,
+    DocumentRepositoryError,
+)
+from tests.testapp.unit_of_work import DocumentsUnitOfWork
 
 pytestmark = pytest.mark.django_db
 
@@ -44,33 +47,33 @@ class RegisterTwice(Command):
 async def register_twice(
     cmd: RegisterTwice, uow: AsyncUnitOfWorkTransaction[Any]
 ) -> Any:
-    duplicate = await uow.books.add(
-        Book(id=cmd.first, isbn=DDD, title="Again", author="X")
+    duplicate = await uow.documents.add(
+        Document(id=cmd.first, code=DDD, title="Again", author="X")
     )
-    assert duplicate == Err(BookRepositoryError.integrity_error)
-    return await uow.books.add(
-        Book(id=cmd.second, isbn=REFACTORING, title="Refactoring", author="Fowler")
+    assert duplicate == Err(DocumentRepositoryError.integrity_error)
+    return await uow.documents.add(
+        Document(id=cmd.second, code=REFACTORING, title="Refactoring", author="Fowler")
     )
 
 
 def test_unique_violation_is_an_err_and_the_transaction_goes_on() -> None:
-    first = RegisterBook(isbn=DDD, title="DDD", author="Evans")
+    first = RegisterDocument(code=DDD, title="DDD", author="Evans")
     dispatch(first)
     bus = AsyncMessageBus()
     bus.add_listener(RegisterTwice, register_twice)
-    second = RegisterBook(isbn=REFACTORING, title="-", author="-").id
+    second = RegisterDocument(code=REFACTORING, title="-", author="-").id
     assert dispatch(RegisterTwice(first=first.id, second=second), bus=bus) == Ok(...)
-    assert sorted(BookRow.objects.values_list("isbn", flat=True)) == sorted(
+    assert sorted(BookRow.objects.values_list("code", flat=True)) == sorted(
         [DDD, REFACTORING]
     )
 
 
 def test_insert_reports_the_integrity_error() -> None:
-    BookRow.objects.create(isbn=DDD, title="DDD", author="Evans")
-    repository = DjangoBookRepository()
-    book = Book(
-        id=RegisterBook(isbn=DDD, title="t", author="a").id,
-        isbn=DDD,
+    BookRow.objects.create(code=DDD, title="DDD", author="Evans")
+    repository = DjangoDocumentRepository()
+    book = Document(
+        id=RegisterDocument(code=DDD, title="t", author="a").id,
+        code=DDD,
         title="t",
         author="a",
     )
@@ -80,59 +83,66 @@ def test_insert_reports_the_integrity_error() -> None:
 
 
 def test_by_id_maps_rows_to_domain_models() -> None:
-    row = BookRow.objects.create(isbn=DDD, title="DDD", author="Evans")
-    repository = DjangoBookRepository()
+    row = BookRow.objects.create(code=DDD, title="DDD", author="Evans")
+    repository = DjangoDocumentRepository()
     assert async_to_sync(repository.by_id)(row.id) == Ok(
-        Book(id=row.id, isbn=DDD, title="DDD", author="Evans")
+        Document(id=row.id, code=DDD, title="DDD", author="Evans")
     )
-    missing = RegisterBook(isbn=DDD, title="t", author="a").id
+    missing = RegisterDocument(code=DDD, title="t", author="a").id
     assert async_to_sync(repository.by_id)(missing) == Err(
-        BookRepositoryError.not_found
+        DocumentRepositoryError.not_found
     )
 
 
 def test_update_writes_changes_and_auto_now_fields() -> None:
-    row = BookRow.objects.create(isbn=DDD, title="DDD", author="Evans")
+    row = BookRow.objects.create(code=DDD, title="DDD", author="Evans")
     before = row.updated_at
-    assert dispatch(DiscontinueBook(id=row.id, reason="out of print")) == Ok(...)
+    assert dispatch(DiscontinueDocument(id=row.id, reason="out of print")) == Ok(...)
     row.refresh_from_db()
     assert row.discontinued
     assert row.updated_at > before
-    assert list(BookActivity.objects.values_list("kind", "detail")) == [
+    assert list(DocumentActivity.objects.values_list("kind", "detail")) == [
         ("discontinued", "out of print")
     ]
 
 
 def test_update_of_a_missing_row_is_not_found() -> None:
-    repository = DjangoBookRepository()
-    book = Book(
-        id=RegisterBook(isbn=DDD, title="t", author="a").id,
-        isbn=DDD,
+    repository = DjangoDocumentRepository()
+    book = Document(
+        id=RegisterDocument(code=DDD, title="t", author="a").id,
+        code=DDD,
         title="t",
         author="a",
     )
-    assert async_to_sync(repository.update)(book) == Err(BookRepositoryError.not_found)
+    assert async_to_sync(repository.update)(book) == Err(
+        DocumentRepositoryError.not_found
+    )
     assert list(repository.seen) == []
 
 
 def test_discontinue_unknown_book_is_not_found() -> None:
-    unknown = RegisterBook(isbn=DDD, title="t", author="a").id
-    assert dispatch(DiscontinueBook(id=unknown)) == Err(BookRepositoryError.not_found)
+    unknown = RegisterDocument(code=DDD, title="t", author="a").id
+    assert dispatch(DiscontinueDocument(id=unknown)) == Err(
+        DocumentRepositoryError.not_found
+    )
 
 
 def test_unit_of_work_gives_each_instance_its_own_repositories() -> None:
-    one, two = BooksUnitOfWork(using="default"), BooksUnitOfWork(using="default")
-    assert isinstance(one.books, DjangoBookRepository)
-    assert one.books is not two.books
-    assert one.books.using == "default"
-    assert set(BooksUnitOfWork.repository_classes()) == {"books", "activities"}
+    one, two = (
+        DocumentsUnitOfWork(using="default"),
+        DocumentsUnitOfWork(using="default"),
+    )
+    assert isinstance(one.documents, DjangoDocumentRepository)
+    assert one.documents is not two.documents
+    assert one.documents.using == "default"
+    assert set(DocumentsUnitOfWork.repository_classes()) == {"documents", "activities"}
 
 
 def test_an_abstract_repository_annotation_is_a_clear_error() -> None:
     class Incomplete(DjangoUnitOfWork):
-        books: AbstractBookRepository
+        documents: AbstractDocumentRepository
 
     with pytest.raises(
-        TypeError, match=r"Incomplete\.books is annotated with the abstract"
+        TypeError, match=r"Incomplete\.documents is annotated with the abstract"
     ):
         Incomplete()

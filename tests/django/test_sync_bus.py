@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from books.models import Book
 from messagebus_django import (
     AsyncMessageBus,
     AsyncUnitOfWorkTransaction,
@@ -27,8 +26,9 @@ from messagebus_django import (
 from messagebus_django.dispatching.bus import build_bus
 from messagebus_django.dispatching.unit_of_work import DjangoSyncUnitOfWork
 from tests.django import sync_bus_handlers
-from tests.django.commands import Batch, ScratchUnitOfWork, WriteBooks, isbn_for
+from tests.django.commands import Batch, ScratchUnitOfWork, WriteBooks, code_for
 from tests.django.sync_bus_handlers import SyncShelve
+from tests.testapp.models import Document
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +68,7 @@ def test_handlers_get_the_sync_transaction_of_the_django_unit_of_work(
     assert transaction.uow.django_uow is uow
     assert transaction.batches is uow.batches  # the same repositories
     assert transaction.status is TransactionStatus.closed
-    assert Book.objects.get().title == "a"
+    assert Document.objects.get().title == "a"
     assert sync_bus_handlers.after_commit == ["a"]
     assert [m.metadata.name for m in uow.handled_messages()] == ["sync_shelve"]
 
@@ -132,7 +132,7 @@ def test_the_sync_view_refuses_a_bus_with_async_handlers() -> None:
         ScratchUnitOfWork().sync_view() as transaction,
     ):
         bus.sync_view().handle(SyncShelve(title="a"), transaction)
-    assert not Book.objects.exists()
+    assert not Document.objects.exists()
 
 
 class Shelved(Event):
@@ -211,7 +211,7 @@ class AwaitingOnRollback:
 
 def test_the_handlers_exception_survives_a_failing_rollback_hook() -> None:
     def refuse(cmd: SyncShelve, transaction: Any, shelf_hook: Any) -> None:
-        Book.objects.create(isbn=isbn_for(cmd.title), title=cmd.title, author="a")
+        Document.objects.create(code=code_for(cmd.title), title=cmd.title, author="a")
         raise LookupError("refused by the handler")
 
     bus = AsyncMessageBus()
@@ -225,4 +225,4 @@ def test_the_handlers_exception_survives_a_failing_rollback_hook() -> None:
             shelf_hook=AwaitingOnRollback(),
         )
     assert "rolling the transaction back failed" in raised.value.__notes__[0]
-    assert not Book.objects.exists()
+    assert not Document.objects.exists()

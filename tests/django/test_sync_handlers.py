@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync
 
-from books.models import Book, BookActivity
 from messagebus_django import (
     AsyncAbstractEventstreamTransport,
     AsyncEventstreamPublisher,
@@ -30,10 +29,11 @@ from tests.django.commands import (
     Boom,
     ScratchUnitOfWork,
     WriteBooks,
-    isbn_for,
+    code_for,
     make_bus,
 )
 from tests.django.sync_handlers import SyncWrite, SyncWritten
+from tests.testapp.models import Document, DocumentActivity
 
 pytestmark = pytest.mark.django_db
 
@@ -62,8 +62,8 @@ def test_an_all_sync_bus_runs_on_the_callers_thread_with_no_loop(
     bus = sync_bus()
     assert bus.all_sync
     assert dispatch(SyncWrite(title="a"), bus=bus, uow=ScratchUnitOfWork()) == Ok("a")
-    assert Book.objects.get().title == "a"
-    assert BookActivity.objects.get().detail == "sync"
+    assert Document.objects.get().title == "a"
+    assert DocumentActivity.objects.get().detail == "sync"
     assert sync_handlers.seen_threads == [threading.get_ident()] * 2
     assert sync_handlers.saw_a_loop == [False, False]
 
@@ -74,8 +74,8 @@ def test_an_all_sync_command_rolls_back_whole(fail: str) -> None:
         dispatch(
             SyncWrite(title="a", fail=fail), bus=sync_bus(), uow=ScratchUnitOfWork()
         )
-    assert Book.objects.count() == 0
-    assert BookActivity.objects.count() == 0
+    assert Document.objects.count() == 0
+    assert DocumentActivity.objects.count() == 0
 
 
 def test_an_all_sync_err_rolls_back() -> None:
@@ -83,7 +83,7 @@ def test_an_all_sync_err_rolls_back() -> None:
         SyncWrite(title="a", fail="err"), bus=sync_bus(), uow=ScratchUnitOfWork()
     )
     assert result == Err("refused")
-    assert Book.objects.count() == 0
+    assert Document.objects.count() == 0
 
 
 def test_sync_and_async_handlers_share_one_transaction() -> None:
@@ -93,15 +93,17 @@ def test_sync_and_async_handlers_share_one_transaction() -> None:
     async def also_async(
         event: SyncWritten, uow: AsyncUnitOfWorkTransaction[Any]
     ) -> None:
-        book = await Book.objects.aget(title=event.title)
-        await BookActivity.objects.acreate(book=book, kind="registered", detail="async")
+        book = await Document.objects.aget(title=event.title)
+        await DocumentActivity.objects.acreate(
+            document=book, kind="registered", detail="async"
+        )
 
     bus.add_listener(SyncWritten, also_async)
     assert not bus.all_sync
     assert dispatch(SyncWrite(title="mixed"), bus=bus, uow=ScratchUnitOfWork()) == Ok(
         "mixed"
     )
-    assert sorted(BookActivity.objects.values_list("detail", flat=True)) == [
+    assert sorted(DocumentActivity.objects.values_list("detail", flat=True)) == [
         "async",
         "sync",
     ]
@@ -113,7 +115,7 @@ def test_sync_and_async_handlers_share_one_transaction() -> None:
         dispatch(
             SyncWrite(title="boom", fail="event"), bus=bus, uow=ScratchUnitOfWork()
         )
-    assert not Book.objects.filter(title="boom").exists()
+    assert not Document.objects.filter(title="boom").exists()
 
 
 def test_adispatch_of_a_sync_bus() -> None:
@@ -123,7 +125,7 @@ def test_adispatch_of_a_sync_bus() -> None:
         SyncWrite(title="x"), bus=sync_bus(), uow=ScratchUnitOfWork()
     )
     assert result == Ok("x")
-    assert Book.objects.filter(title="x").exists()
+    assert Document.objects.filter(title="x").exists()
 
 
 class PublishMe(Command):
@@ -192,7 +194,7 @@ def test_a_cancelled_all_sync_adispatch_rolls_back() -> None:
     release = threading.Event()
 
     def write_then_block(cmd: WriteThenBlock, uow: Any) -> None:
-        Book.objects.create(isbn=isbn_for("blocked"), title="blocked", author="a")
+        Document.objects.create(code=code_for("blocked"), title="blocked", author="a")
         started.set()
         release.wait(30)
 
@@ -215,4 +217,4 @@ def test_a_cancelled_all_sync_adispatch_rolls_back() -> None:
         return False  # pragma: no cover
 
     assert async_to_sync(cancel_midway)() is True
-    assert Book.objects.count() == 0
+    assert Document.objects.count() == 0

@@ -29,8 +29,8 @@ def stored(**fields: Any) -> StoredMessage:
     published = fields.pop("published", True)
     return StoredMessage.objects.create(
         id=uuid7(),
-        type="book_registered_v1" if published else "register_book_v1",
-        name="book_registered" if published else "register_book",
+        type="document_registered_v1" if published else "register_document_v1",
+        name="book_registered" if published else "register_document",
         schema_version=1,
         kind="event" if published else "command",
         payload={"title": "DDD"},
@@ -150,7 +150,7 @@ def test_the_pages_load_and_are_read_only(
     admin_client: Client, rows: dict[str, StoredMessage], model: str
 ) -> None:
     inbox = InboxMessage.objects.create(
-        consumer="search", message_id=rows["sent"].pk, type="book_registered_v1"
+        consumer="search", message_id=rows["sent"].pk, type="document_registered_v1"
     )
     row = inbox if model.endswith("inboxmessage") else rows["sent"]
     changelist = admin_client.get(reverse(f"admin:{model}_changelist"))

@@ -16,7 +16,6 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.utils import timezone
 
-from books.domain.messages import RegisterBook
 from messagebus_django import dispatch, uuid7
 from messagebus_django.eventstream.broker_consumer import ConsumerStats
 from messagebus_django.eventstream.consumer import Consumer, Outcome
@@ -25,6 +24,7 @@ from messagebus_django.eventstream.models import InboxMessage, OutboxMessage
 from messagebus_django.eventstream.transports import InMemoryTransport, reset_transport
 from messagebus_django.models import StoredMessage
 from messagebus_django.operations.shutdown import stop_on_signals
+from tests.testapp.messages import RegisterDocument
 
 pytestmark = pytest.mark.django_db
 
@@ -36,14 +36,14 @@ def command(name: str, *args: str) -> str:
     return out.getvalue()
 
 
-def register(isbn: str = "9780321125217", title: str = "DDD") -> RegisterBook:
-    return RegisterBook(isbn=isbn, title=title, author="Eric Evans")
+def register(code: str = "9780321125217", title: str = "DDD") -> RegisterDocument:
+    return RegisterDocument(code=code, title=title, author="Eric Evans")
 
 
 def queue_two_events() -> None:
     with override_settings(MESSAGEBUS_RELAY_ON_COMMIT=False):
         dispatch(register())
-        dispatch(register(isbn="9781492052203", title="Architecture Patterns"))
+        dispatch(register(code="9781492052203", title="Architecture Patterns"))
 
 
 @contextmanager
@@ -98,7 +98,7 @@ def test_relay_once_counts_refusals_and_dead_messages(
     memory_transport: InMemoryTransport,
 ) -> None:
     queue_two_events()
-    memory_transport.refuse["book_registered_v1"] = "too large"
+    memory_transport.refuse["document_registered_v1"] = "too large"
     with override_settings(MESSAGEBUS_RELAY_MAX_ATTEMPTS=1):
         out = command("messagebus_relay", "--once", "--batch-size", "1")
     assert out.splitlines()[-1] == "Relay stopped. sent 0, failed 0, dead 2"
@@ -167,8 +167,8 @@ def stored(created_at: Any, **fields: Any) -> StoredMessage:
     published = fields.pop("published", True)
     return StoredMessage.objects.create(
         id=uuid7(),
-        type="book_registered_v1" if published else "register_book_v1",
-        name="book_registered" if published else "register_book",
+        type="document_registered_v1" if published else "register_document_v1",
+        name="book_registered" if published else "register_document",
         schema_version=1,
         kind="event" if published else "command",
         payload={},
@@ -180,7 +180,7 @@ def stored(created_at: Any, **fields: Any) -> StoredMessage:
 
 def inbox(received_at: Any) -> InboxMessage:
     row = InboxMessage.objects.create(
-        consumer="search", message_id=uuid7(), type="book_registered_v1"
+        consumer="search", message_id=uuid7(), type="document_registered_v1"
     )
     InboxMessage.objects.filter(pk=row.pk).update(received_at=received_at)
     return row
@@ -251,7 +251,7 @@ def test_purge_refuses_a_negative_age() -> None:
 
 def test_consume_needs_a_queue() -> None:
     with pytest.raises(CommandError, match="--queue"):
-        command("messagebus_consume", "--type", "book_registered_v1")
+        command("messagebus_consume", "--type", "document_registered_v1")
 
 
 def test_consume_rejects_unknown_types() -> None:
@@ -261,7 +261,7 @@ def test_consume_rejects_unknown_types() -> None:
             "--queue",
             "q",
             "--type",
-            "book_registered_v1",
+            "document_registered_v1",
             "--type",
             "nope_v1",
             "--type",
@@ -272,7 +272,10 @@ def test_consume_rejects_unknown_types() -> None:
 @pytest.mark.parametrize(
     ("module", "error"),
     [
-        ("books.no_such_module", "--handlers: No module named 'books.no_such_module'"),
+        (
+            "tests.testapp.no_such_module",
+            "--handlers: No module named 'tests.testapp.no_such_module'",
+        ),
         (".consumers", "--handlers: scan error: relative package unsupported"),
     ],
 )
@@ -283,7 +286,9 @@ def test_consume_rejects_handlers_it_cannot_scan(module: str, error: str) -> Non
 
 def test_consume_needs_an_event_type() -> None:
     with pytest.raises(CommandError, match="No event type to consume"):
-        command("messagebus_consume", "--queue", "q", "--handlers", "books.domain")
+        command(
+            "messagebus_consume", "--queue", "q", "--handlers", "tests.testapp.domain"
+        )
 
 
 def test_consume_needs_a_broker_url() -> None:
@@ -291,7 +296,9 @@ def test_consume_needs_a_broker_url() -> None:
         override_settings(MESSAGEBUS_TRANSPORTS={}),
         pytest.raises(CommandError, match="BrokerConsumer needs the broker's URL"),
     ):
-        command("messagebus_consume", "--queue", "q", "--type", "book_registered_v1")
+        command(
+            "messagebus_consume", "--queue", "q", "--type", "document_registered_v1"
+        )
 
 
 class FakeBrokerConsumer:
@@ -309,8 +316,8 @@ class FakeBrokerConsumer:
         self.run_with = options
         stats = ConsumerStats()
         for outcome in (
-            Outcome("applied", type="book_registered_v1"),
-            Outcome("duplicate", type="book_registered_v1"),
+            Outcome("applied", type="document_registered_v1"),
+            Outcome("duplicate", type="document_registered_v1"),
             Outcome("dead", "malformed JSON: x", ""),
         ):
             stats.count(outcome)
@@ -329,25 +336,25 @@ def test_consume_binds_the_types_its_handlers_listen_to_and_reports(
     out = command(
         "messagebus_consume",
         "--queue",
-        "bookstore.new-arrivals",
+        "testapp.mirror",
         "--handlers",
-        "books.consumers",
+        "tests.testapp.consumers",
         "--max-messages",
         "3",
         "--max-attempts",
         "5",
     )
     assert out.splitlines() == [
-        "Consuming book_registered_v1 from 'bookstore.new-arrivals'.",
-        "applied: book_registered_v1",
-        "duplicate: book_registered_v1",
+        "Consuming document_registered_v1 from 'testapp.mirror'.",
+        "applied: document_registered_v1",
+        "duplicate: document_registered_v1",
         "dead: ? (malformed JSON: x)",
         "Consumer stopped: applied 1, duplicate 1, dead 1, given back 0.",
     ]
     [broker] = FakeBrokerConsumer.made
-    assert broker.types == ["book_registered_v1"]
+    assert broker.types == ["document_registered_v1"]
     assert (broker.consumer.name, broker.consumer.max_attempts) == (
-        "bookstore.new-arrivals",
+        "testapp.mirror",
         5,
     )
     assert broker.run_with["max_messages"] == 3

@@ -8,12 +8,12 @@ from uuid import UUID
 
 import pytest
 
-from books.domain.messages import BookRegistered
-from books.models import Book, BookActivity
 from messagebus_django import AsyncMessageBus, AsyncUnitOfWorkTransaction, uuid7
 from messagebus_django.eventstream.consumer import Consumer, event_types
 from messagebus_django.eventstream.models import InboxMessage
 from messagebus_django.models import StoredMessage
+from tests.testapp.messages import DocumentRegistered
+from tests.testapp.models import Document, DocumentActivity
 
 pytestmark = pytest.mark.django_db
 
@@ -22,10 +22,10 @@ def delivery(**overrides: Any) -> bytes:
     envelope: dict[str, Any] = {
         "id": str(uuid7()),
         "created_at": "2026-11-26T07:00:00+00:00",
-        "type": "book_registered_v1",
+        "type": "document_registered_v1",
         "payload": {
             "id": str(uuid7()),
-            "isbn": "9780321125217",
+            "code": "9780321125217",
             "title": "Domain Driven Design",
             "author": "Eric Evans",
         },
@@ -38,35 +38,37 @@ failures: list[str] = []
 
 
 async def mirror_book(
-    event: BookRegistered, uow: AsyncUnitOfWorkTransaction[Any]
+    event: DocumentRegistered, uow: AsyncUnitOfWorkTransaction[Any]
 ) -> None:
     """Stands for another service's handler: keeps its own copy of the book."""
     if event.title in failures:
         raise RuntimeError(f"cannot mirror {event.title}")
-    book = await Book.objects.acreate(
-        id=event.id, isbn=event.isbn, title=event.title, author=event.author
+    book = await Document.objects.acreate(
+        id=event.id, code=event.code, title=event.title, author=event.author
     )
-    await BookActivity.objects.acreate(book=book, kind="registered", detail="mirrored")
+    await DocumentActivity.objects.acreate(
+        document=book, kind="registered", detail="mirrored"
+    )
 
 
 @pytest.fixture
 def consumer() -> Consumer:
     failures.clear()
     bus = AsyncMessageBus()
-    bus.add_listener(BookRegistered, mirror_book)
+    bus.add_listener(DocumentRegistered, mirror_book)
     return Consumer("mirror", bus=bus, sleep=lambda seconds: None)
 
 
 def test_event_types_know_the_project_events() -> None:
-    assert event_types()["book_registered_v1"] is BookRegistered
-    assert "register_book_v1" not in event_types()
+    assert event_types()["document_registered_v1"] is DocumentRegistered
+    assert "register_document_v1" not in event_types()
 
 
 def test_a_delivery_is_applied_once(consumer: Consumer) -> None:
     body = delivery()
     assert consumer.process(body).status == "applied"
     assert consumer.process(body).status == "duplicate"
-    assert Book.objects.count() == 1
+    assert Document.objects.count() == 1
     message_id = UUID(json.loads(body)["id"])
     assert list(InboxMessage.objects.values_list("consumer", "message_id")) == [
         ("mirror", message_id)
@@ -90,7 +92,7 @@ def test_another_consumer_applies_it_too(consumer: Consumer) -> None:
         (b"\xff\xfe", "malformed JSON"),
         (b"[1, 2]", "malformed envelope"),
         (
-            json.dumps({"id": "x", "type": "book_registered_v1"}).encode(),
+            json.dumps({"id": "x", "type": "document_registered_v1"}).encode(),
             "malformed envelope",
         ),
         (delivery(type="book_exploded_v1"), "unknown message type 'book_exploded_v1'"),
@@ -106,7 +108,7 @@ def test_poison_is_dead_with_a_reason(
     outcome = consumer.process(body)
     assert outcome.status == "dead"
     assert reason in outcome.reason
-    assert Book.objects.count() == 0
+    assert Document.objects.count() == 0
     assert InboxMessage.objects.count() == 0
 
 
@@ -132,28 +134,28 @@ def test_a_handler_that_keeps_failing_is_dead_and_later_messages_still_apply(
     )
     assert InboxMessage.objects.count() == 0  # rolled back with the handler's writes
     assert consumer.process(delivery()).status == "applied"
-    assert Book.objects.count() == 1
+    assert Document.objects.count() == 1
 
 
 def test_a_handler_that_fails_once_is_retried(consumer: Consumer) -> None:
     calls: list[int] = []
 
     async def flaky(
-        event: BookRegistered, uow: AsyncUnitOfWorkTransaction[Any]
+        event: DocumentRegistered, uow: AsyncUnitOfWorkTransaction[Any]
     ) -> None:
         calls.append(1)
-        await Book.objects.acreate(
-            id=event.id, isbn=event.isbn, title=event.title, author=event.author
+        await Document.objects.acreate(
+            id=event.id, code=event.code, title=event.title, author=event.author
         )
         if len(calls) == 1:
             raise RuntimeError("deadlock detected")
 
     bus = AsyncMessageBus()
-    bus.add_listener(BookRegistered, flaky)
+    bus.add_listener(DocumentRegistered, flaky)
     waits: list[float] = []
     flaky_consumer = Consumer("flaky", bus=bus, sleep=waits.append, retry_delay=0.5)
     assert flaky_consumer.process(delivery()).status == "applied"
-    assert (len(calls), waits, Book.objects.count()) == (2, [0.5], 1)
+    assert (len(calls), waits, Document.objects.count()) == (2, [0.5], 1)
 
 
 def test_a_database_outage_is_a_retry_not_a_dead_letter(
@@ -164,12 +166,12 @@ def test_a_database_outage_is_a_retry_not_a_dead_letter(
     from messagebus_django.eventstream import consumer as consumer_module
 
     async def lost_database(
-        event: BookRegistered, uow: AsyncUnitOfWorkTransaction[Any]
+        event: DocumentRegistered, uow: AsyncUnitOfWorkTransaction[Any]
     ) -> None:
         raise OperationalError("server closed the connection unexpectedly")
 
     bus = AsyncMessageBus()
-    bus.add_listener(BookRegistered, lost_database)
+    bus.add_listener(DocumentRegistered, lost_database)
     outage = Consumer("outage", bus=bus, sleep=lambda seconds: None)
     monkeypatch.setattr(consumer_module, "_database_usable", lambda using: False)
     outcome = outage.process(delivery())
@@ -205,12 +207,12 @@ def test_two_event_classes_with_one_wire_name_are_refused() -> None:
     from messagebus_django.operations.introspection import DuplicateMessageTypeError
 
     class Impostor(Event):
-        metadata: Metadata = Metadata(name="book_registered", schema_version=1)
+        metadata: Metadata = Metadata(name="document_registered", schema_version=1)
 
     async def handle(event: Impostor, uow: AsyncUnitOfWorkTransaction[Any]) -> None:
         pass
 
     bus = AsyncMessageBus()
     bus.add_listener(Impostor, handle)
-    with pytest.raises(DuplicateMessageTypeError, match="book_registered_v1"):
+    with pytest.raises(DuplicateMessageTypeError, match="document_registered_v1"):
         event_types(bus)

@@ -19,8 +19,6 @@ from django.db import OperationalError, ProgrammingError
 from django.test import override_settings
 from django.utils import timezone
 
-from books.domain.isbn import complete_isbn13
-from books.domain.messages import RegisterBook
 from messagebus_django import AsyncMessageBus, dispatch, uuid7
 from messagebus_django.checks import check_settings
 from messagebus_django.eventstream.broker_consumer import BrokerConsumer, delivery_key
@@ -39,6 +37,7 @@ from messagebus_django.eventstream.transports import (
     TransportUnavailable,
 )
 from messagebus_django.eventstream.transports.kombu import KombuTransport
+from tests.testapp.messages import RegisterDocument
 
 pytestmark = pytest.mark.django_db
 
@@ -47,9 +46,9 @@ def queue_events(count: int) -> None:
     with override_settings(MESSAGEBUS_RELAY_ON_COMMIT=False):
         for number in range(count):
             dispatch(
-                RegisterBook(
-                    isbn=complete_isbn13(f"978{number:09d}"),
-                    title=f"Book {number}",
+                RegisterDocument(
+                    code=f"C{number:09d}",
+                    title=f"Document {number}",
                     author="Someone",
                 )
             )
@@ -282,7 +281,7 @@ def test_database_option(memory_transport: InMemoryTransport) -> None:
     [
         ("messagebus_relay", "--once"),
         ("messagebus_purge", "--older-than", "1"),
-        ("messagebus_consume", "--queue", "q", "--type", "book_registered_v1"),
+        ("messagebus_consume", "--queue", "q", "--type", "document_registered_v1"),
     ],
 )
 def test_an_unknown_database_is_a_command_error(command: tuple[str, ...]) -> None:

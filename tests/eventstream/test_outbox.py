@@ -13,9 +13,6 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
-from books.domain.isbn import complete_isbn13
-from books.domain.messages import BookRegistered, RegisterBook
-from books.service.repositories import BookRepositoryError
 from messagebus_django import Err, Ok, dispatch
 from messagebus_django.eventstream.models import InboxMessage, OutboxMessage
 from messagebus_django.eventstream.relay import OutboxRelay, relay_after_commit
@@ -27,14 +24,16 @@ from messagebus_django.eventstream.transports import (
 )
 from messagebus_django.models import StoredMessage
 from tests.django.commands import Boom, ScratchUnitOfWork, WriteBooks, make_bus
+from tests.testapp.messages import DocumentRegistered, RegisterDocument
+from tests.testapp.repositories import DocumentRepositoryError
 
 pytestmark = pytest.mark.django_db
 
 
 def register(
-    isbn: str = "0-321-12521-5", title: str = "Domain Driven Design"
-) -> RegisterBook:
-    return RegisterBook(isbn=isbn, title=title, author="Eric Evans")
+    code: str = "978-0-321-12521-7", title: str = "Domain Driven Design"
+) -> RegisterDocument:
+    return RegisterDocument(code=code, title=title, author="Eric Evans")
 
 
 def test_every_handled_message_is_stored_in_order(
@@ -44,18 +43,18 @@ def test_every_handled_message_is_stored_in_order(
     dispatch(cmd)
     rows = list(StoredMessage.objects.order_by("created_at"))
     assert [(r.type, r.kind, r.published) for r in rows] == [
-        ("register_book_v1", "command", False),
-        ("book_registered_v1", "event", True),
+        ("register_document_v1", "command", False),
+        ("document_registered_v1", "event", True),
     ]
     assert rows[0].id == cmd.message_id
     assert rows[0].payload == {
         "id": str(cmd.id),
-        "isbn": "9780321125217",
+        "code": "9780321125217",
         "title": "Domain Driven Design",
         "author": "Eric Evans",
     }
     assert list(OutboxMessage.objects.values_list("type", flat=True)) == [
-        "book_registered_v1"
+        "document_registered_v1"
     ]
 
 
@@ -70,13 +69,13 @@ def test_a_rolled_back_command_leaves_nothing(
         )
     dispatch(register())
     assert dispatch(register(title="Same ISBN")) == Err(
-        BookRepositoryError.integrity_error
+        DocumentRepositoryError.integrity_error
     )
     assert list(
         StoredMessage.objects.values_list("type", flat=True).order_by("created_at")
     ) == [
-        "register_book_v1",
-        "book_registered_v1",
+        "register_document_v1",
+        "document_registered_v1",
     ]
 
 
@@ -95,25 +94,25 @@ def test_published_events_are_sent_after_commit_once(
         dispatch(cmd)
         assert memory_transport.sent == []  # not before the commit
     [envelope] = memory_transport.sent
-    event = StoredMessage.objects.get(type="book_registered_v1")
+    event = StoredMessage.objects.get(type="document_registered_v1")
     assert envelope.id == event.id
-    assert envelope.type == "book_registered_v1"
+    assert envelope.type == "document_registered_v1"
     body = json.loads(envelope.body())
     assert body == {
         "id": str(event.id),
         "created_at": event.created_at.isoformat(),
-        "type": "book_registered_v1",
+        "type": "document_registered_v1",
         "payload": {
             "id": str(cmd.id),
-            "isbn": "9780321125217",
+            "code": "9780321125217",
             "title": "Domain Driven Design",
             "author": "Eric Evans",
         },
     }
     # The wire form round-trips to the event.
-    assert BookRegistered.model_validate(body["payload"]) == BookRegistered(
+    assert DocumentRegistered.model_validate(body["payload"]) == DocumentRegistered(
         id=cmd.id,
-        isbn="9780321125217",
+        code="9780321125217",
         title="Domain Driven Design",
         author="Eric Evans",
     )
@@ -157,13 +156,13 @@ def test_broker_down_at_commit_the_command_succeeds_and_the_relay_delivers_later
 
 def test_relay_sends_in_creation_order(memory_transport: InMemoryTransport) -> None:
     with override_settings(MESSAGEBUS_RELAY_ON_COMMIT=False):
-        isbns = ["9780321125217", "9781492052203", "9780134757599", "9781617294549"]
-        for number, isbn in enumerate(isbns):
-            dispatch(register(isbn=isbn, title=f"Book {number}"))
+        codes = ["9780321125217", "9781492052203", "9780134757599", "9781617294549"]
+        for number, code in enumerate(codes):
+            dispatch(register(code=code, title=f"Document {number}"))
     report = OutboxRelay(batch_size=3).relay_pending()
     assert report.sent == 4
     titles = [e.payload["title"] for e in memory_transport.sent]
-    assert titles == ["Book 0", "Book 1", "Book 2", "Book 3"]
+    assert titles == ["Document 0", "Document 1", "Document 2", "Document 3"]
 
 
 def test_refused_messages_back_off_then_die(
@@ -171,7 +170,7 @@ def test_refused_messages_back_off_then_die(
 ) -> None:
     with override_settings(MESSAGEBUS_RELAY_ON_COMMIT=False):
         dispatch(register())
-    memory_transport.refuse["book_registered_v1"] = "too large"
+    memory_transport.refuse["document_registered_v1"] = "too large"
     relay = OutboxRelay(max_attempts=3, backoff=(10, 15))
     assert relay.relay_once().failed == 1
     row = OutboxMessage.objects.get()
@@ -250,7 +249,7 @@ class RecordingTransport(Transport):
 def test_two_relays_racing_send_every_message_once() -> None:
     with override_settings(MESSAGEBUS_RELAY_ON_COMMIT=False):
         for number in range(30):
-            dispatch(register(isbn=_isbn(number), title=f"Book {number}"))
+            dispatch(register(code=_code(number), title=f"Document {number}"))
     transport = RecordingTransport()
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []
@@ -311,11 +310,11 @@ def test_a_relay_killed_after_sending_sends_again_and_the_inbox_applies_once(
     applied: list[Any] = []
     from messagebus_django import AsyncMessageBus
 
-    async def apply(event: BookRegistered, uow: Any) -> None:
+    async def apply(event: DocumentRegistered, uow: Any) -> None:
         applied.append(event.message_id)
 
     bus = AsyncMessageBus()
-    bus.add_listener(BookRegistered, apply)
+    bus.add_listener(DocumentRegistered, apply)
     consumer = Consumer("search-index", bus=bus)
     outcomes = [consumer.process(envelope.body()).status for envelope in deliveries]
     assert outcomes == ["applied", "duplicate"]
@@ -323,8 +322,8 @@ def test_a_relay_killed_after_sending_sends_again_and_the_inbox_applies_once(
     assert InboxMessage.objects.filter(consumer="search-index").count() == 1
 
 
-def _isbn(number: int) -> str:
-    return complete_isbn13(f"978{number:09d}")
+def _code(number: int) -> str:
+    return f"C{number:09d}"
 
 
 def test_relay_pending_stops_between_batches_when_asked(
@@ -332,7 +331,7 @@ def test_relay_pending_stops_between_batches_when_asked(
 ) -> None:
     with override_settings(MESSAGEBUS_RELAY_ON_COMMIT=False):
         for number in range(3):
-            dispatch(register(isbn=_isbn(number), title=f"Book {number}"))
+            dispatch(register(code=_code(number), title=f"Document {number}"))
     report = OutboxRelay(batch_size=1).relay_pending(should_stop=lambda: True)
     assert report.sent == 1
     assert OutboxMessage.objects.filter(published_at__isnull=True).count() == 2

@@ -11,7 +11,6 @@ from django.test import override_settings
 from django.utils import timezone
 from kombu.connection import Connection
 
-from books.domain.messages import RegisterBook
 from messagebus_django import Ok, dispatch, uuid7
 from messagebus_django.eventstream.broker_consumer import BrokerConsumer
 from messagebus_django.eventstream.models import OutboxMessage
@@ -26,6 +25,7 @@ from messagebus_django.eventstream.transports import (
 )
 from messagebus_django.eventstream.transports import kombu as kombu_transport
 from messagebus_django.eventstream.transports.kombu import KombuTransport
+from tests.testapp.messages import RegisterDocument
 
 CLOSED_PORT_URL = "amqp://guest:guest@127.0.0.1:1//"
 """Nothing listens there: the broker is down."""
@@ -33,7 +33,7 @@ CLOSED_PORT_URL = "amqp://guest:guest@127.0.0.1:1//"
 
 def envelope() -> Envelope:
     return Envelope(
-        id=uuid7(), type="book_registered_v1", created_at=timezone.now(), payload={}
+        id=uuid7(), type="document_registered_v1", created_at=timezone.now(), payload={}
     )
 
 
@@ -161,7 +161,9 @@ def test_broker_down_at_commit_the_command_succeeds_and_the_event_waits(
     reset_transport()
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            command = RegisterBook(isbn="9780321125217", title="DDD", author="Evans")
+            command = RegisterDocument(
+                code="9780321125217", title="DDD", author="Evans"
+            )
             assert dispatch(command) == Ok(...)
     finally:
         reset_transport()
@@ -179,7 +181,9 @@ def test_the_broker_consumer_keeps_trying_an_unreachable_broker(
 
     consumer = Consumer("unreachable", bus=AsyncMessageBus(), types={})
     broker = BrokerConsumer(
-        consumer, types=["book_registered_v1"], url="amqp://guest:guest@127.0.0.1:1//"
+        consumer,
+        types=["document_registered_v1"],
+        url="amqp://guest:guest@127.0.0.1:1//",
     )
     checks: list[int] = []
 
@@ -215,7 +219,7 @@ def test_the_kombu_transport_publishes_the_envelope_and_its_tracing_headers(
     monkeypatch.setattr(transport, "_ensure_producer", lambda timeout: Producer())
     envelope = Envelope(
         id=uuid7(),
-        type="book_registered_v1",
+        type="document_registered_v1",
         created_at=datetime(2026, 11, 26, tzinfo=UTC),
         payload={"title": "DDD"},
         headers={"correlation_id": "c", "causation_id": "d"},
@@ -223,13 +227,13 @@ def test_the_kombu_transport_publishes_the_envelope_and_its_tracing_headers(
     transport.send(envelope)
     [sent] = published
     assert sent["body"] == envelope.body()
-    assert sent["routing_key"] == "book_registered_v1"
+    assert sent["routing_key"] == "document_registered_v1"
     assert sent["delivery_mode"] == 2
     assert sent["message_id"] == str(envelope.id)
     # Bounded: a silent broker cannot keep the caller waiting.
     assert 0 < sent["timeout"] == sent["confirm_timeout"] <= 10.0
     assert sent["headers"] == {
-        "message_type": "book_registered_v1",
+        "message_type": "document_registered_v1",
         "correlation_id": "c",
         "causation_id": "d",
     }

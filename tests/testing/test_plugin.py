@@ -94,14 +94,14 @@ def test_a_failed_seed_reads_well(
     )
     pytester.makepyfile(
         test_seeding="""
-        from books.domain.messages import RegisterBook
         from tests.django.commands import WriteBooks, make_bus
+        from tests.testapp.messages import RegisterDocument
 
-        DDD = {"isbn": "0-321-12521-5", "title": "DDD", "author": "Eric Evans"}
+        DDD = {"code": "0-321-12521-5", "title": "DDD", "author": "Eric Evans"}
 
 
-        def test_two_books_with_one_isbn(messagebus_seed):
-            messagebus_seed(RegisterBook(**DDD), RegisterBook(**DDD))
+        def test_two_documents_with_one_code(messagebus_seed):
+            messagebus_seed(RegisterDocument(**DDD), RegisterDocument(**DDD))
 
 
         def test_a_handler_that_raises(messagebus_seed):
@@ -116,9 +116,9 @@ def test_a_failed_seed_reads_well(
     # An Err: its message alone, no traceback.
     result.stdout.fnmatch_lines(
         [
-            "*_ test_two_books_with_one_isbn _*",
-            "seeding failed at command 2 of 2, <RegisterBook *>: it returned "
-            "Err(<BookRepositoryError.integrity_error: 'integrity_error'>)",
+            "*_ test_two_documents_with_one_code _*",
+            "seeding failed at command 2 of 2, <RegisterDocument *>: it returned "
+            "Err(<DocumentRepositoryError.integrity_error: 'integrity_error'>)",
             "*_ test_a_handler_that_raises _*",
         ]
     )

@@ -1,0 +1,23 @@
+"""Handlers of the test app's event-stream consumer (``messagebus_consume --handlers``).
+
+Not scanned by the project bus (the module is not named in
+``MESSAGEBUS_HANDLER_MODULES``): only a consumer runs them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from messagebus_django import AsyncUnitOfWorkTransaction, async_listen
+from tests.testapp.messages import DocumentRegistered
+from tests.testapp.models import Document
+
+
+@async_listen
+async def mirror_document(
+    event: DocumentRegistered, uow: AsyncUnitOfWorkTransaction[Any]
+) -> None:
+    """Keep a copy of the registered document."""
+    await Document.objects.acreate(
+        id=event.id, code=event.code, title=event.title, author=event.author
+    )
