@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from uuid import uuid4
 
 import pytest
+from django.test import override_settings
 from kombu.connection import Connection
 from kombu.entity import Queue, binding
 
@@ -18,6 +19,7 @@ from messagebus_django.eventstream.transports.kombu import (
     default_broker,
     topic_exchange,
 )
+from tests.books.conftest import BOOKSTORE_MESSAGEBUS_SETTINGS
 from tests.broker.helpers import BROKER_URL, MakeQueue
 
 
@@ -70,3 +72,11 @@ def make_queue(broker: Connection) -> Iterator[MakeQueue]:
     for name in names:
         for queue_name in (name, f"{name}.dead"):
             Queue(queue_name).bind(channel).delete()
+
+
+@pytest.fixture(autouse=True)
+def bookstore_messagebus_settings() -> Iterator[None]:
+    """Until these tests move to the test app (tests/testapp), they run on the
+    bookstore's handlers, unit of work and notifier."""
+    with override_settings(**BOOKSTORE_MESSAGEBUS_SETTINGS):
+        yield

@@ -10,7 +10,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 
+from tests.books.conftest import BOOKSTORE_MESSAGEBUS_SETTINGS
 from tests.broker.conftest import (  # noqa: F401 - fixtures shared with tests/broker
     _delete_the_test_exchanges,
     broker,
@@ -50,3 +52,11 @@ def database_proxy() -> Iterator[TcpProxy]:
     proxy = TcpProxy(settings["HOST"] or "127.0.0.1", int(settings["PORT"] or 5432))
     yield proxy
     proxy.close()
+
+
+@pytest.fixture(autouse=True)
+def bookstore_messagebus_settings() -> Iterator[None]:
+    """Until these tests move to the test app (tests/testapp), they run on the
+    bookstore's handlers, unit of work and notifier."""
+    with override_settings(**BOOKSTORE_MESSAGEBUS_SETTINGS):
+        yield
