@@ -80,6 +80,26 @@ def test_every_import_of_the_package_points_the_right_way() -> None:
     assert wrong_imports(ROOT, "messagebus_django", RULES) == []
 
 
+LIBRARY_TEST_DIRECTORIES = [
+    "tests.core",
+    "tests.django",
+    "tests.eventstream",
+    "tests.testapp",
+]
+"""The library's tests, which run on its own test app (tests/testapp), not on
+the example. tests/testing, tests/introspection, tests/broker and tests/faults
+still use the example's app."""
+
+
+@pytest.mark.parametrize("directory", LIBRARY_TEST_DIRECTORIES)
+def test_the_library_tests_do_not_import_the_example(directory: str) -> None:
+    rules = [
+        Rule(directory, example, "the library's tests run on tests/testapp")
+        for example in ("books", "bookstore_project")
+    ]
+    assert wrong_imports(ROOT, directory, rules) == []
+
+
 def write(root: Path, files: dict[str, str]) -> None:
     for name, source in files.items():
         path = root / name
