@@ -84,11 +84,12 @@ LIBRARY_TEST_DIRECTORIES = [
     "tests.core",
     "tests.django",
     "tests.eventstream",
+    "tests.introspection",
     "tests.testapp",
 ]
 """The library's tests, which run on its own test app (tests/testapp), not on
-the example. tests/testing, tests/introspection, tests/broker and tests/faults
-still use the example's app."""
+the example. tests/testing, tests/broker and tests/faults still use the
+example's app."""
 
 
 @pytest.mark.parametrize("directory", LIBRARY_TEST_DIRECTORIES)

@@ -1,6 +1,5 @@
-"""Until these tests move to the test app, they list the bookstore's messages:
-its settings, and the installed apps without the test app (whose messages
-would be listed too)."""
+"""The introspection lists the installed apps' messages: those of the test app
+(tests/testapp), without the example's, installed for tests/books."""
 
 from __future__ import annotations
 
@@ -10,11 +9,9 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from tests.books.conftest import BOOKSTORE_MESSAGEBUS_SETTINGS
-
 
 @pytest.fixture(autouse=True)
-def bookstore_messagebus_settings() -> Iterator[None]:
-    installed = [app for app in settings.INSTALLED_APPS if app != "tests.testapp"]
-    with override_settings(INSTALLED_APPS=installed, **BOOKSTORE_MESSAGEBUS_SETTINGS):
+def without_the_example() -> Iterator[None]:
+    installed = [app for app in settings.INSTALLED_APPS if app != "books"]
+    with override_settings(INSTALLED_APPS=installed):
         yield

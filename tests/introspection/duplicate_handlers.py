@@ -1,4 +1,4 @@
-"""A command whose wire name is ``RegisterBook``'s, with a handler.
+"""A command whose wire name is ``RegisterDocument``'s, with a handler.
 
 Listed in ``MESSAGEBUS_HANDLER_MODULES`` by the test of duplicate wire names
 only: it is not part of an installed app.
@@ -13,7 +13,7 @@ from messagebus_django import Command, Metadata, async_listen
 
 class RegisterBookAgain(Command):
     title: str
-    metadata: Metadata = Metadata(name="register_book", schema_version=1)
+    metadata: Metadata = Metadata(name="register_document", schema_version=1)
 
 
 @async_listen

@@ -38,17 +38,20 @@ def fixture_app_installed() -> Iterator[None]:
         yield
 
 
-def test_lists_the_books_messages_and_their_handlers() -> None:
+def test_lists_the_test_apps_messages_and_their_handlers() -> None:
     lines = run().splitlines()
-    at = lines.index("  register_book_v1  books.domain.messages.RegisterBook")
-    assert lines[at + 1] == "    -> books.service.handlers:register_book  async"
+    at = lines.index("  register_document_v1  tests.testapp.messages.RegisterDocument")
+    assert (
+        lines[at + 1]
+        == "    -> tests.testapp.message_handlers:register_document  async"
+    )
     at = lines.index(
-        "  book_registered_v1  books.domain.messages.BookRegistered  published"
+        "  document_registered_v1  tests.testapp.messages.DocumentRegistered  published"
     )
     # Both handlers, in the order they run; the second asks for a notifier.
     assert lines[at + 1 : at + 3] == [
-        "    -> books.service.handlers:record_registration  async",
-        "    -> books.service.handlers:notify_librarians  async  dependencies: notifier",
+        "    -> tests.testapp.message_handlers:record_registration  async",
+        "    -> tests.testapp.message_handlers:notify_readers  async  dependencies: notifier",
     ]
     assert "NO HANDLER" not in lines
     assert lines[-1] == "4 message types, 5 handlers, 0 commands without a handler."
@@ -59,7 +62,7 @@ def test_verbosity() -> None:
         "4 message types, 5 handlers, 0 commands without a handler.\n"
     )
     lines = run("-v", "2").splitlines()
-    assert lines[0] == "Scanned modules: books.service.handlers"
+    assert lines[0] == "Scanned modules: tests.testapp.message_handlers"
     assert lines[1:] == run().splitlines()
     # --json is for machines: the same document at every verbosity.
     assert run("--json", "-v", "0") == run("--json") == run("--json", "-v", "2")
@@ -69,46 +72,46 @@ def test_commands_come_before_events() -> None:
     lines = run().splitlines()
     assert lines[0] == "Commands (2)"
     assert lines.index("Events (2)") > lines.index(
-        "  discontinue_book_v1  books.domain.messages.DiscontinueBook"
+        "  discontinue_document_v1  tests.testapp.messages.DiscontinueDocument"
     )
 
 
 def test_json_output() -> None:
     document = json.loads(run("--json"))
     assert [entry["type"] for entry in document] == [
-        "discontinue_book_v1",
-        "register_book_v1",
-        "book_discontinued_v1",
-        "book_registered_v1",
+        "discontinue_document_v1",
+        "register_document_v1",
+        "document_discontinued_v1",
+        "document_registered_v1",
     ]
     entries = by_type(document)
-    assert entries["register_book_v1"] == {
-        "type": "register_book_v1",
+    assert entries["register_document_v1"] == {
+        "type": "register_document_v1",
         "kind": "command",
-        "class": "books.domain.messages.RegisterBook",
+        "class": "tests.testapp.messages.RegisterDocument",
         "published": False,
         "missing_handler": False,
         "handlers": [
             {
-                "handler": "books.service.handlers:register_book",
+                "handler": "tests.testapp.message_handlers:register_document",
                 "async": True,
                 "dependencies": [],
                 "optional_dependencies": [],
             }
         ],
     }
-    registered = entries["book_registered_v1"]
+    registered = entries["document_registered_v1"]
     assert registered["kind"] == "event"
     assert registered["published"] is True
     assert [h["handler"] for h in registered["handlers"]] == [
-        "books.service.handlers:record_registration",
-        "books.service.handlers:notify_librarians",
+        "tests.testapp.message_handlers:record_registration",
+        "tests.testapp.message_handlers:notify_readers",
     ]
     assert registered["handlers"][1]["dependencies"] == ["notifier"]
 
 
 def test_strict_passes_when_every_command_has_a_handler() -> None:
-    assert "register_book_v1" in run("--strict")
+    assert "register_document_v1" in run("--strict")
 
 
 @pytest.mark.usefixtures("fixture_app_installed")
@@ -118,8 +121,8 @@ def test_a_command_without_a_handler_is_flagged() -> None:
         "  introspection_orphan_v2  tests.introspection.fixture_app.messages.OrphanCommand"
     )
     assert lines[at + 1] == "    NO HANDLER"
-    # The books' messages are still there.
-    assert "  register_book_v1  books.domain.messages.RegisterBook" in lines
+    # The test app's messages are still there.
+    assert "  register_document_v1  tests.testapp.messages.RegisterDocument" in lines
     assert lines[-1] == "8 message types, 6 handlers, 2 commands without a handler."
 
 
@@ -154,7 +157,7 @@ def test_json_flags_the_command_without_a_handler() -> None:
     (reprice,) = entries["introspection_price_changed_v1"]["handlers"]
     assert reprice["dependencies"] == []
     assert reprice["optional_dependencies"] == ["clock"]
-    assert entries["register_book_v1"]["missing_handler"] is False
+    assert entries["register_document_v1"]["missing_handler"] is False
 
 
 @pytest.mark.usefixtures("fixture_app_installed")

@@ -9,7 +9,6 @@ from typing import Any, cast
 
 from django.apps import AppConfig
 
-from books.domain.messages import BookRegistered
 from messagebus_django import (
     AsyncMessageBus,
     Command,
@@ -31,6 +30,7 @@ from messagebus_django.operations.introspection import (
     schema_document,
 )
 from tests.introspection.fixture_app import messages as fixture_messages
+from tests.testapp.messages import DocumentRegistered
 
 FIXTURE_APP = "tests.introspection.fixture_app"
 
@@ -165,16 +165,16 @@ def test_catalog_of_an_explicit_bus_and_apps() -> None:
 def test_catalog_defaults_to_the_project_bus_and_installed_apps() -> None:
     catalog = message_catalog()
     assert [info.type_name for info in catalog] == [
-        "discontinue_book_v1",
-        "register_book_v1",
-        "book_discontinued_v1",
-        "book_registered_v1",
+        "discontinue_document_v1",
+        "register_document_v1",
+        "document_discontinued_v1",
+        "document_registered_v1",
     ]
     registered = catalog[-1]
-    assert registered.message_type is BookRegistered
+    assert registered.message_type is DocumentRegistered
     assert [r.qualified_name for r in registered.handlers] == [
-        "books.service.handlers:record_registration",
-        "books.service.handlers:notify_librarians",
+        "tests.testapp.message_handlers:record_registration",
+        "tests.testapp.message_handlers:notify_readers",
     ]
 
 
@@ -206,7 +206,7 @@ def test_definitions_used_through_other_definitions_are_kept() -> None:
 
 
 def test_a_payload_without_definitions() -> None:
-    schema = payload_json_schema(BookRegistered)
+    schema = payload_json_schema(DocumentRegistered)
     assert "$defs" not in schema
     assert not PAYLOAD_EXCLUDED_FIELDS & set(schema["properties"])
 

@@ -15,19 +15,19 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from books.domain.messages import (
-    BookDiscontinued,
-    BookRegistered,
-    DiscontinueBook,
-    RegisterBook,
-)
 from messagebus_django import DefaultMessageSerializer, Message
 from messagebus_django.operations.introspection import JSON_SCHEMA_DIALECT
 from tests.introspection.fixture_app.messages import Price, PriceChanged
+from tests.testapp.messages import (
+    DiscontinueDocument,
+    DocumentDiscontinued,
+    DocumentRegistered,
+    RegisterDocument,
+)
 
 FIXTURE_APP = "tests.introspection.fixture_app"
-BOOK_ID = UUID("0190b4f2-8d1e-7c3a-9e7d-3f2a1b0c4d5e")
-BOOK = {"isbn": "9780321125217", "title": "DDD", "author": "Eric Evans"}
+DOCUMENT_ID = UUID("0190b4f2-8d1e-7c3a-9e7d-3f2a1b0c4d5e")
+DOCUMENT = {"code": "9780321125217", "title": "DDD", "author": "Eric Evans"}
 
 
 def run(*args: str) -> str:
@@ -101,25 +101,25 @@ def test_one_entry_per_wire_name() -> None:
     doc = document()
     assert list(doc) == sorted(doc)
     assert doc.keys() == {
-        "book_discontinued_v1",
-        "book_registered_v1",
-        "discontinue_book_v1",
-        "register_book_v1",
+        "document_discontinued_v1",
+        "document_registered_v1",
+        "discontinue_document_v1",
+        "register_document_v1",
     }
-    assert doc["book_registered_v1"]["kind"] == "event"
-    assert doc["book_registered_v1"]["published"] is True
-    assert doc["register_book_v1"]["kind"] == "command"
-    assert doc["register_book_v1"]["published"] is False
+    assert doc["document_registered_v1"]["kind"] == "event"
+    assert doc["document_registered_v1"]["published"] is True
+    assert doc["register_document_v1"]["kind"] == "command"
+    assert doc["register_document_v1"]["published"] is False
 
 
-def test_schema_of_register_book_is_its_own_fields() -> None:
-    schema = document()["register_book_v1"]["schema"]
+def test_schema_of_register_document_is_its_own_fields() -> None:
+    schema = document()["register_document_v1"]["schema"]
     assert schema["$schema"] == JSON_SCHEMA_DIALECT
     assert schema["type"] == "object"
-    assert schema["title"] == "RegisterBook"
-    assert set(schema["properties"]) == {"id", "isbn", "title", "author"}
+    assert schema["title"] == "RegisterDocument"
+    assert set(schema["properties"]) == {"id", "code", "title", "author"}
     # The id has a default: a sender may leave it out.
-    assert schema["required"] == ["isbn", "title", "author"]
+    assert schema["required"] == ["code", "title", "author"]
     assert schema["properties"]["id"] == {
         "format": "uuid",
         "title": "Id",
@@ -136,10 +136,10 @@ def test_schema_of_register_book_is_its_own_fields() -> None:
 @pytest.mark.parametrize(
     "message",
     [
-        BookRegistered(id=BOOK_ID, **BOOK),
-        BookDiscontinued(id=BOOK_ID, reason="Out of print"),
-        RegisterBook(id=BOOK_ID, **BOOK),
-        DiscontinueBook(id=BOOK_ID),
+        DocumentRegistered(id=DOCUMENT_ID, **DOCUMENT),
+        DocumentDiscontinued(id=DOCUMENT_ID, reason="Out of print"),
+        RegisterDocument(id=DOCUMENT_ID, **DOCUMENT),
+        DiscontinueDocument(id=DOCUMENT_ID),
     ],
     ids=lambda message: type(message).__name__,
 )
@@ -157,10 +157,10 @@ def test_a_real_payload_matches_its_schema(message: Message[Any]) -> None:
 
 
 def test_a_wrong_payload_does_not_match() -> None:
-    schema = document()["book_registered_v1"]["schema"]
-    sent = payload(BookRegistered(id=BOOK_ID, **BOOK))
+    schema = document()["document_registered_v1"]["schema"]
+    sent = payload(DocumentRegistered(id=DOCUMENT_ID, **DOCUMENT))
     assert not conforms({**sent, "title": 3}, schema, schema)
-    del sent["isbn"]
+    del sent["code"]
     assert not conforms(sent, schema, schema)
 
 
@@ -197,7 +197,7 @@ def test_output_is_stable() -> None:
 
 
 def test_indent() -> None:
-    assert run("--indent", "4").startswith('{\n    "book_discontinued_v1": {\n')
+    assert run("--indent", "4").startswith('{\n    "discontinue_document_v1": {\n')
     assert json.loads(run("--indent", "0")) == document()
     with pytest.raises(CommandError, match="--indent takes 0 or more"):
         run("--indent", "-1")
@@ -243,6 +243,6 @@ def test_two_classes_with_one_wire_name_are_an_error() -> None:
     ):
         run()
     message = str(raised.value)
-    assert "'register_book_v1'" in message
-    assert "books.domain.messages.RegisterBook" in message
+    assert "'register_document_v1'" in message
+    assert "tests.testapp.messages.RegisterDocument" in message
     assert "tests.introspection.duplicate_handlers.RegisterBookAgain" in message
