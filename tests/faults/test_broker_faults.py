@@ -128,7 +128,9 @@ def test_dispatch_returns_while_the_broker_is_silent_and_the_event_waits(
 def _relay_transactions() -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT state FROM pg_stat_activity WHERE application_name = %s",
+            # This database's only: other test runs may share the server.
+            "SELECT state FROM pg_stat_activity "
+            "WHERE application_name = %s AND datname = current_database()",
             ["faults-relay"],
         )
         return [state for (state,) in cursor.fetchall()]
