@@ -9,32 +9,34 @@ from uuid import UUID
 
 import pytest
 
-from books.domain.messages import (
-    BookDiscontinued,
-    BookRegistered,
-    DiscontinueBook,
-    RegisterBook,
-)
 from messagebus_django import dispatch
 from messagebus_django.eventstream.transports import InMemoryTransport, get_transport
 from messagebus_django.models import StoredMessage
 from messagebus_django.testing import EventCapture, capture_events
-from tests.books.conftest import DDD, DDD_ISBN13
+from tests.testapp.messages import (
+    DiscontinueDocument,
+    DocumentDiscontinued,
+    DocumentRegistered,
+    RegisterDocument,
+)
 
 pytestmark = pytest.mark.django_db
 
-BOOK_ID = UUID("0190b4f2-8d1e-7c3a-9e7d-3f2a1b0c4d5e")
+DOCUMENT_ID = UUID("0190b4f2-8d1e-7c3a-9e7d-3f2a1b0c4d5e")
+DDD = {"code": "0-321-12521-5", "title": "Domain-Driven Design", "author": "Eric Evans"}
+"""Stored (and published) as ``DDD_CODE``."""
+DDD_CODE = "0321125215"
 CaptureOnCommit = Callable[..., AbstractContextManager[list[Callable[[], Any]]]]
 PAYLOAD = {
-    "id": str(BOOK_ID),
-    "isbn": DDD_ISBN13,
+    "id": str(DOCUMENT_ID),
+    "code": DDD_CODE,
     "title": DDD["title"],
     "author": DDD["author"],
 }
 
 
-def register() -> RegisterBook:
-    return RegisterBook(id=BOOK_ID, **DDD)
+def register() -> RegisterDocument:
+    return RegisterDocument(id=DOCUMENT_ID, **DDD)
 
 
 def test_flush_sends_what_the_outbox_holds(messagebus_events: EventCapture) -> None:
@@ -44,30 +46,33 @@ def test_flush_sends_what_the_outbox_holds(messagebus_events: EventCapture) -> N
     report = messagebus_events.flush()
 
     assert report.sent == 1
-    assert messagebus_events.types() == ["book_registered_v1"]
-    assert messagebus_events.payloads(BookRegistered) == [PAYLOAD]
-    assert messagebus_events.payloads("book_registered_v1") == [PAYLOAD]
-    assert messagebus_events.payloads(BookDiscontinued) == []
-    [event] = messagebus_events.messages(BookRegistered)
-    assert event == BookRegistered(**PAYLOAD)
-    stored = StoredMessage.objects.get(type="book_registered_v1")
+    assert messagebus_events.types() == ["document_registered_v1"]
+    assert messagebus_events.payloads(DocumentRegistered) == [PAYLOAD]
+    assert messagebus_events.payloads("document_registered_v1") == [PAYLOAD]
+    assert messagebus_events.payloads(DocumentDiscontinued) == []
+    [event] = messagebus_events.messages(DocumentRegistered)
+    assert event == DocumentRegistered(**PAYLOAD)
+    stored = StoredMessage.objects.get(type="document_registered_v1")
     assert messagebus_events.ids() == [stored.id] == [event.message_id]
     assert event.created_at == stored.created_at
     assert messagebus_events.envelopes[0].id == stored.id
     assert stored.state == "sent"
 
 
-def test_discontinuing_publishes_book_discontinued(
+def test_discontinuing_publishes_document_discontinued(
     messagebus_events: EventCapture,
 ) -> None:
     dispatch(register())
-    dispatch(DiscontinueBook(id=BOOK_ID, reason="out of print"))
+    dispatch(DiscontinueDocument(id=DOCUMENT_ID, reason="out of print"))
 
     messagebus_events.flush()
 
-    assert messagebus_events.types() == ["book_registered_v1", "book_discontinued_v1"]
-    assert messagebus_events.messages(BookDiscontinued) == [
-        BookDiscontinued(id=BOOK_ID, reason="out of print")
+    assert messagebus_events.types() == [
+        "document_registered_v1",
+        "document_discontinued_v1",
+    ]
+    assert messagebus_events.messages(DocumentDiscontinued) == [
+        DocumentDiscontinued(id=DOCUMENT_ID, reason="out of print")
     ]
 
 
@@ -78,7 +83,7 @@ def test_on_commit_callbacks_send_without_flush(
     with django_capture_on_commit_callbacks(execute=True):
         dispatch(register())
 
-    assert messagebus_events.types() == ["book_registered_v1"]
+    assert messagebus_events.types() == ["document_registered_v1"]
     assert messagebus_events.flush().sent == 0  # nothing sent twice
 
 
@@ -108,7 +113,7 @@ def test_a_broker_that_is_down_can_be_played(messagebus_events: EventCapture) ->
 
     messagebus_events.transport.available = True
     messagebus_events.flush()
-    assert messagebus_events.types() == ["book_registered_v1"]
+    assert messagebus_events.types() == ["document_registered_v1"]
 
 
 def test_the_transport_is_restored_after_the_block(
@@ -126,4 +131,4 @@ def test_in_a_transactional_test_events_leave_at_commit(
 ) -> None:
     dispatch(register())
 
-    assert messagebus_events.types() == ["book_registered_v1"]
+    assert messagebus_events.types() == ["document_registered_v1"]

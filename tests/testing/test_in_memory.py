@@ -7,14 +7,6 @@ from uuid import UUID
 
 import pytest
 
-from books.domain.messages import (
-    BookDiscontinued,
-    BookRegistered,
-    DiscontinueBook,
-    RegisterBook,
-)
-from books.domain.model import Book, BookActivity
-from books.service.repositories import AbstractBookRepository, BookRepositoryError
 from messagebus_django import (
     AsyncAbstractRepository,
     AsyncEventstreamPublisher,
@@ -29,14 +21,31 @@ from messagebus_django.testing import (
     RecordingEventstreamTransport,
     assert_messages,
 )
-from tests.conftest import InMemoryActivityRepository, InMemoryBookRepository
-
-BOOK_ID = UUID("0190b4f2-8d1e-7c3a-9e7d-3f2a1b0c4d5e")
-DDD = RegisterBook(
-    id=BOOK_ID, isbn="0-321-12521-5", title="Domain Driven Design", author="Eric Evans"
+from tests.testapp.domain import Document, DocumentActivity
+from tests.testapp.messages import (
+    DiscontinueDocument,
+    DocumentDiscontinued,
+    DocumentRegistered,
+    RegisterDocument,
 )
-REGISTERED = BookRegistered(
-    id=BOOK_ID, isbn="9780321125217", title="Domain Driven Design", author="Eric Evans"
+from tests.testapp.repositories import (
+    AbstractDocumentRepository,
+    DocumentRepositoryError,
+)
+from tests.testing.conftest import (
+    InMemoryActivityRepository,
+    InMemoryDocumentRepository,
+)
+
+DOCUMENT_ID = UUID("0190b4f2-8d1e-7c3a-9e7d-3f2a1b0c4d5e")
+DDD = RegisterDocument(
+    id=DOCUMENT_ID,
+    code="0-321-12521-5",
+    title="Domain Driven Design",
+    author="Eric Evans",
+)
+REGISTERED = DocumentRegistered(
+    id=DOCUMENT_ID, code="0321125215", title="Domain Driven Design", author="Eric Evans"
 )
 
 
@@ -44,7 +53,7 @@ REGISTERED = BookRegistered(
 def messagebus_repositories() -> dict[str, AsyncAbstractRepository[Any]]:
     """What a project's conftest.py gives ``messagebus_uow``."""
     return {
-        "books": InMemoryBookRepository(),
+        "documents": InMemoryDocumentRepository(),
         "activities": InMemoryActivityRepository(),
     }
 
@@ -68,30 +77,32 @@ async def test_a_handler_runs_against_the_in_memory_repositories(
     assert messagebus_uow.committed == 1
     assert_messages(messagebus_uow.messagestore.messages, [DDD, REGISTERED])
     assert messagebus_uow.messagestore.published == [REGISTERED]
-    assert messagebus_uow.books.books[BOOK_ID] == Book(
-        id=BOOK_ID,
-        isbn="9780321125217",
+    assert messagebus_uow.documents.documents[DOCUMENT_ID] == Document(
+        id=DOCUMENT_ID,
+        code="0321125215",
         title="Domain Driven Design",
         author="Eric Evans",
     )
     assert messagebus_uow.activities.activities == [
-        BookActivity(book_id=BOOK_ID, kind="registered", detail="Domain Driven Design")
+        DocumentActivity(
+            document_id=DOCUMENT_ID, kind="registered", detail="Domain Driven Design"
+        )
     ]
 
 
-async def test_discontinuing_publishes_book_discontinued(
+async def test_discontinuing_publishes_document_discontinued(
     messagebus_bus: AsyncMessageBus, messagebus_uow: InMemoryUnitOfWork
 ) -> None:
     await handle(messagebus_bus, messagebus_uow, DDD)
-    discontinue = DiscontinueBook(id=BOOK_ID, reason="out of print")
+    discontinue = DiscontinueDocument(id=DOCUMENT_ID, reason="out of print")
 
     assert await handle(messagebus_bus, messagebus_uow, discontinue) == Ok(...)
 
     assert messagebus_uow.messagestore.published == [
         REGISTERED,
-        BookDiscontinued(id=BOOK_ID, reason="out of print"),
+        DocumentDiscontinued(id=DOCUMENT_ID, reason="out of print"),
     ]
-    assert messagebus_uow.books.books[BOOK_ID].discontinued
+    assert messagebus_uow.documents.documents[DOCUMENT_ID].discontinued
 
 
 async def test_a_rolled_back_command_publishes_nothing_but_is_recorded(
@@ -101,7 +112,7 @@ async def test_a_rolled_back_command_publishes_nothing_but_is_recorded(
     again = DDD.model_copy(update={"id": UUID(int=1)})
 
     assert await handle(messagebus_bus, messagebus_uow, again) == Err(
-        BookRepositoryError.integrity_error
+        DocumentRepositoryError.integrity_error
     )
 
     assert (messagebus_uow.committed, messagebus_uow.rolled_back) == (1, 1)
@@ -118,7 +129,7 @@ def test_messagebus_bus_is_the_projects_bus_and_is_rebuilt_after_the_test(
     seen: AsyncMessageBus = request.getfixturevalue("messagebus_bus")
 
     assert seen is get_bus()
-    assert seen.has_handler(RegisterBook)
+    assert seen.has_handler(RegisterDocument)
 
 
 def _assert_rebuilt(seen: AsyncMessageBus) -> None:
@@ -128,59 +139,59 @@ def _assert_rebuilt(seen: AsyncMessageBus) -> None:
 # The kit's classes, on their own.
 
 
-class BooksUnitOfWork(InMemoryUnitOfWork):
-    books: InMemoryBookRepository
+class DocumentsUnitOfWork(InMemoryUnitOfWork):
+    documents: InMemoryDocumentRepository
     activities: InMemoryActivityRepository
     notes: str  # not a repository: left alone
 
 
-class AbstractBooksUnitOfWork(InMemoryUnitOfWork):
-    books: AbstractBookRepository
+class AbstractDocumentsUnitOfWork(InMemoryUnitOfWork):
+    documents: AbstractDocumentRepository
 
 
 def test_annotated_repositories_are_made_for_each_unit_of_work() -> None:
-    first, second = BooksUnitOfWork(), BooksUnitOfWork()
+    first, second = DocumentsUnitOfWork(), DocumentsUnitOfWork()
 
-    assert isinstance(first.books, InMemoryBookRepository)
-    assert first.books is not second.books
-    assert list(first.iter_repositories()) == [first.books, first.activities]
+    assert isinstance(first.documents, InMemoryDocumentRepository)
+    assert first.documents is not second.documents
+    assert list(first.iter_repositories()) == [first.documents, first.activities]
     assert not hasattr(first, "notes")
     assert isinstance(first.messagestore, InMemoryMessageStore)
     assert (first.committed, first.rolled_back) == (0, 0)
 
 
 def test_repositories_given_by_keyword_win_over_annotations() -> None:
-    books = InMemoryBookRepository()
+    documents = InMemoryDocumentRepository()
 
-    uow = BooksUnitOfWork(books=books, extra=InMemoryActivityRepository())
+    uow = DocumentsUnitOfWork(documents=documents, extra=InMemoryActivityRepository())
 
-    assert uow.books is books
+    assert uow.documents is documents
     assert isinstance(uow.extra, InMemoryActivityRepository)
 
 
 def test_an_abstract_annotation_needs_a_repository_by_keyword() -> None:
     with pytest.raises(TypeError) as raised:
-        AbstractBooksUnitOfWork()
+        AbstractDocumentsUnitOfWork()
 
     assert str(raised.value) == (
-        "AbstractBooksUnitOfWork.books is annotated with the abstract "
-        "AbstractBookRepository: pass books=... or annotate it with a concrete "
-        "repository"
+        "AbstractDocumentsUnitOfWork.documents is annotated with the abstract "
+        "AbstractDocumentRepository: pass documents=... or annotate it with a "
+        "concrete repository"
     )
-    books = InMemoryBookRepository()
-    assert AbstractBooksUnitOfWork(books=books).books is books
+    documents = InMemoryDocumentRepository()
+    assert AbstractDocumentsUnitOfWork(documents=documents).documents is documents
 
 
 def test_only_repositories_are_accepted() -> None:
-    with pytest.raises(TypeError, match=r"^books=\{\} is not a repository"):
-        InMemoryUnitOfWork(books={})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^documents=\{\} is not a repository"):
+        InMemoryUnitOfWork(documents={})  # type: ignore[arg-type]
 
 
 async def test_the_message_store_publishes_through_a_publisher_after_commit(
     messagebus_bus: AsyncMessageBus,
 ) -> None:
     transport = RecordingEventstreamTransport()
-    uow = BooksUnitOfWork(
+    uow = DocumentsUnitOfWork(
         messagestore=InMemoryMessageStore(AsyncEventstreamPublisher(transport))
     )
     async with uow as transaction:
@@ -191,5 +202,5 @@ async def test_the_message_store_publishes_through_a_publisher_after_commit(
 
     assert uow.messagestore.published == [REGISTERED]
     [sent] = transport.messages
-    assert sent["type"] == "book_registered_v1"
+    assert sent["type"] == "document_registered_v1"
     assert sent["id"] == str(uow.messagestore.messages[1].message_id)
