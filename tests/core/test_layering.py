@@ -86,10 +86,10 @@ LIBRARY_TEST_DIRECTORIES = [
     "tests.eventstream",
     "tests.introspection",
     "tests.testapp",
+    "tests.testing",
 ]
 """The library's tests, which run on its own test app (tests/testapp), not on
-the example. tests/testing, tests/broker and tests/faults still use the
-example's app."""
+the example. tests/broker and tests/faults still use the example's app."""
 
 
 @pytest.mark.parametrize("directory", LIBRARY_TEST_DIRECTORIES)

@@ -1,20 +1,11 @@
 """In-memory repositories of the test app (tests/testapp), for the testing
-kit's unit of work.
-
-Until all these tests move to the test app, the others run on the
-bookstore's handlers, unit of work and notifier; the modules of
-``ON_THE_TEST_APP`` already run on the test app (the suite's settings)."""
+kit's unit of work."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from uuid import UUID
 
-import pytest
-from django.test import override_settings
-
 from messagebus_django import Err, Ok
-from tests.books.conftest import BOOKSTORE_MESSAGEBUS_SETTINGS
 from tests.testapp.domain import Document, DocumentActivity
 from tests.testapp.repositories import (
     AbstractActivityRepository,
@@ -23,19 +14,6 @@ from tests.testapp.repositories import (
     DocumentRepositoryOperationResult,
     DocumentRepositoryResult,
 )
-
-ON_THE_TEST_APP = frozenset(
-    {"test_events", "test_in_memory", "test_plugin", "test_seed"}
-)
-
-
-@pytest.fixture(autouse=True)
-def bookstore_messagebus_settings(request: pytest.FixtureRequest) -> Iterator[None]:
-    if request.module.__name__.rpartition(".")[2] in ON_THE_TEST_APP:
-        yield
-        return
-    with override_settings(**BOOKSTORE_MESSAGEBUS_SETTINGS):
-        yield
 
 
 class InMemoryDocumentRepository(AbstractDocumentRepository):

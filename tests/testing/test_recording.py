@@ -13,15 +13,6 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.test import override_settings
 
-from books.adapters.unit_of_work import BooksUnitOfWork
-from books.domain.messages import (
-    BookDiscontinued,
-    BookRegistered,
-    DiscontinueBook,
-    RegisterBook,
-)
-from books.models import Book
-from books.service.repositories import BookRepositoryError
 from messagebus_django import (
     AsyncAbstractUnitOfWork,
     AsyncMessageBus,
@@ -39,21 +30,35 @@ from messagebus_django.testing import (
     dispatch_and_record,
     record_messages,
 )
-from tests.books.conftest import DDD, DDD_ISBN13
-from tests.conftest import InMemoryActivityRepository, InMemoryBookRepository
+from tests.testapp.messages import (
+    DiscontinueDocument,
+    DocumentDiscontinued,
+    DocumentRegistered,
+    RegisterDocument,
+)
+from tests.testapp.models import Document
+from tests.testapp.repositories import DocumentRepositoryError
+from tests.testapp.unit_of_work import DocumentsUnitOfWork
+from tests.testing.conftest import (
+    InMemoryActivityRepository,
+    InMemoryDocumentRepository,
+)
 
-BOOK_ID = UUID("0190b4f2-8d1e-7c3a-9e7d-3f2a1b0c4d5e")
+DOCUMENT_ID = UUID("0190b4f2-8d1e-7c3a-9e7d-3f2a1b0c4d5e")
+DDD = {"code": "0-321-12521-5", "title": "Domain-Driven Design", "author": "Eric Evans"}
+"""Stored (and published) as ``DDD_CODE``."""
+DDD_CODE = "0321125215"
 
 
-def register(**changes: Any) -> RegisterBook:
-    return RegisterBook(**{**DDD, "id": BOOK_ID, **changes})
+def register(**changes: Any) -> RegisterDocument:
+    return RegisterDocument(**{**DDD, "id": DOCUMENT_ID, **changes})
 
 
-def registered(**changes: Any) -> BookRegistered:
-    return BookRegistered(
+def registered(**changes: Any) -> DocumentRegistered:
+    return DocumentRegistered(
         **{
-            "id": BOOK_ID,
-            "isbn": DDD_ISBN13,
+            "id": DOCUMENT_ID,
+            "code": DDD_CODE,
             "title": DDD["title"],
             "author": DDD["author"],
             **changes,
@@ -61,9 +66,10 @@ def registered(**changes: Any) -> BookRegistered:
     )
 
 
-def books_uow() -> InMemoryUnitOfWork:
+def documents_uow() -> InMemoryUnitOfWork:
     return InMemoryUnitOfWork(
-        books=InMemoryBookRepository(), activities=InMemoryActivityRepository()
+        documents=InMemoryDocumentRepository(),
+        activities=InMemoryActivityRepository(),
     )
 
 
@@ -86,9 +92,9 @@ def test_dispatch_returns_the_result_and_the_messages_in_order(
     result, messages = messagebus_dispatch(register())
 
     assert result == Ok(...)
-    assert [type(m) for m in messages] == [RegisterBook, BookRegistered]
+    assert [type(m) for m in messages] == [RegisterDocument, DocumentRegistered]
     assert_messages(messages, [register(), registered()])
-    assert Book.objects.filter(pk=BOOK_ID).exists()
+    assert Document.objects.filter(pk=DOCUMENT_ID).exists()
 
 
 @pytest.mark.django_db
@@ -100,26 +106,28 @@ def test_a_refused_command_gives_its_err_and_what_was_handled(
     dispatched = messagebus_dispatch(register(id=UUID(int=1)))
 
     assert dispatched == Dispatched(
-        Err(BookRepositoryError.integrity_error), [register(id=UUID(int=1))]
+        Err(DocumentRepositoryError.integrity_error), [register(id=UUID(int=1))]
     )
     assert dispatched.result.is_err()
-    assert Book.objects.count() == 1
+    assert Document.objects.count() == 1
 
 
 @pytest.mark.django_db
-def test_discontinuing_produces_book_discontinued(
+def test_discontinuing_produces_document_discontinued(
     messagebus_dispatch: MessagebusDispatch,
 ) -> None:
     messagebus_dispatch(register())
 
-    result, messages = messagebus_dispatch(DiscontinueBook(id=BOOK_ID, reason="old"))
+    result, messages = messagebus_dispatch(
+        DiscontinueDocument(id=DOCUMENT_ID, reason="old")
+    )
 
     assert result == Ok(...)
     assert_messages(
         messages,
         [
-            DiscontinueBook(id=BOOK_ID, reason="old"),
-            BookDiscontinued(id=BOOK_ID, reason="old"),
+            DiscontinueDocument(id=DOCUMENT_ID, reason="old"),
+            DocumentDiscontinued(id=DOCUMENT_ID, reason="old"),
         ],
     )
 
@@ -128,9 +136,9 @@ def test_discontinuing_produces_book_discontinued(
 def test_dispatch_takes_dispatchs_options(
     messagebus_dispatch: MessagebusDispatch,
 ) -> None:
-    uow = BooksUnitOfWork()
+    uow = DocumentsUnitOfWork()
     bus = AsyncMessageBus()
-    bus.scan("books.service.handlers")
+    bus.scan("tests.testapp.message_handlers")
     notes: list[tuple[str, str]] = []
 
     class Notifier:
@@ -142,8 +150,8 @@ def test_dispatch_takes_dispatchs_options(
     )
 
     assert result == Ok(...)
-    assert [type(m) for m in messages] == [RegisterBook, BookRegistered]
-    assert notes[0][0] == "New book: Domain-Driven Design"
+    assert [type(m) for m in messages] == [RegisterDocument, DocumentRegistered]
+    assert notes[0][0] == "New document: Domain-Driven Design"
 
 
 @pytest.mark.django_db
@@ -155,7 +163,7 @@ def test_messages_are_recorded_without_the_message_store(
 
     _, messages = messagebus_dispatch(register())
 
-    assert [type(m) for m in messages] == [RegisterBook, BookRegistered]
+    assert [type(m) for m in messages] == [RegisterDocument, DocumentRegistered]
     assert "add" not in vars(shared)  # the store shared by the class is untouched
 
 
@@ -174,18 +182,21 @@ def test_the_recorder_sees_every_dispatch_in_order(
     messagebus_recorder: MessageRecorder,
 ) -> None:
     dispatch(register())
-    dispatch(DiscontinueBook(id=BOOK_ID))
+    dispatch(DiscontinueDocument(id=DOCUMENT_ID))
 
     assert messagebus_recorder.types() == [
-        RegisterBook,
-        BookRegistered,
-        DiscontinueBook,
-        BookDiscontinued,
+        RegisterDocument,
+        DocumentRegistered,
+        DiscontinueDocument,
+        DocumentDiscontinued,
     ]
-    assert messagebus_recorder.commands == [register(), DiscontinueBook(id=BOOK_ID)]
+    assert messagebus_recorder.commands == [
+        register(),
+        DiscontinueDocument(id=DOCUMENT_ID),
+    ]
     assert messagebus_recorder.events == [
         registered(),
-        BookDiscontinued(id=BOOK_ID, reason=""),
+        DocumentDiscontinued(id=DOCUMENT_ID, reason=""),
     ]
     messagebus_recorder.clear()
     assert messagebus_recorder.messages == []
@@ -194,13 +205,13 @@ def test_the_recorder_sees_every_dispatch_in_order(
 async def test_the_recorder_sees_in_memory_units_of_work(
     messagebus_recorder: MessageRecorder, messagebus_bus: AsyncMessageBus
 ) -> None:
-    uow = books_uow()
+    uow = documents_uow()
 
     await handle(messagebus_bus, uow, register())
 
-    assert_messages(messagebus_recorder.messages, [RegisterBook, registered()])
+    assert_messages(messagebus_recorder.messages, [RegisterDocument, registered()])
     # Watching does not replace what the store records.
-    assert_messages(uow.messagestore.messages, [RegisterBook, BookRegistered])
+    assert_messages(uow.messagestore.messages, [RegisterDocument, DocumentRegistered])
 
 
 async def test_recording_ends_with_the_block(messagebus_bus: AsyncMessageBus) -> None:
@@ -211,31 +222,31 @@ async def test_recording_ends_with_the_block(messagebus_bus: AsyncMessageBus) ->
     with record_messages() as recorder:
         # A receiver of the signal, not a patched class.
         assert len(message_handled.receivers) == receivers_before + 1
-        await handle(messagebus_bus, books_uow(), register())
-    await handle(messagebus_bus, books_uow(), register())
+        await handle(messagebus_bus, documents_uow(), register())
+    await handle(messagebus_bus, documents_uow(), register())
 
     assert AsyncMessageBus.handle is handle_before
     assert len(message_handled.receivers) == receivers_before
-    assert recorder.types() == [RegisterBook, BookRegistered]
+    assert recorder.types() == [RegisterDocument, DocumentRegistered]
 
 
 async def test_handle_still_refuses_a_unit_of_work_while_recording(
     messagebus_bus: AsyncMessageBus,
 ) -> None:
     with record_messages() as recorder, pytest.raises(TypeError, match="transaction"):
-        await messagebus_bus.handle(register(), books_uow())  # type: ignore[arg-type]
+        await messagebus_bus.handle(register(), documents_uow())  # type: ignore[arg-type]
     assert recorder.messages == []
 
 
 async def test_a_store_is_watched_once(messagebus_bus: AsyncMessageBus) -> None:
     recorder = MessageRecorder()
-    uow = books_uow()
+    uow = documents_uow()
 
     assert recorder.watch(uow) is uow
     recorder.watch(uow)
     await handle(messagebus_bus, uow, register())
 
-    assert recorder.types() == [RegisterBook, BookRegistered]
+    assert recorder.types() == [RegisterDocument, DocumentRegistered]
 
 
 async def test_a_unit_of_work_of_its_own_is_watched_through_its_metrics_store(
@@ -243,7 +254,7 @@ async def test_a_unit_of_work_of_its_own_is_watched_through_its_metrics_store(
 ) -> None:
     class SharedStoreUnitOfWork(AsyncAbstractUnitOfWork[Any]):
         def __init__(self) -> None:
-            self.books = InMemoryBookRepository()
+            self.documents = InMemoryDocumentRepository()
             self.activities = InMemoryActivityRepository()
 
         async def commit(self) -> None: ...
@@ -255,7 +266,7 @@ async def test_a_unit_of_work_of_its_own_is_watched_through_its_metrics_store(
 
     await handle(messagebus_bus, uow, register())
 
-    assert recorder.types() == [RegisterBook, BookRegistered]
+    assert recorder.types() == [RegisterDocument, DocumentRegistered]
     # Nothing of the class is touched: the instance's metrics store is wrapped.
     shared = vars(AsyncAbstractUnitOfWork)["metrics_store"]
     assert uow.metrics_store is not shared
@@ -267,14 +278,14 @@ async def test_a_unit_of_work_of_its_own_is_watched_through_its_metrics_store(
 
 def test_assert_messages_compares_content_in_order() -> None:
     assert_messages([register(), registered()], [register(), registered()])
-    assert_messages([register(), registered()], [RegisterBook, registered()])
+    assert_messages([register(), registered()], [RegisterDocument, registered()])
     assert_messages((), [])
 
 
 def test_a_different_field_is_named() -> None:
     with pytest.raises(AssertionError) as raised:
         assert_messages(
-            [register(), registered()], [RegisterBook, registered(title="DDD")]
+            [register(), registered()], [RegisterDocument, registered(title="DDD")]
         )
 
     assert str(raised.value) == "\n".join(
@@ -287,7 +298,7 @@ def test_a_different_field_is_named() -> None:
             f"  0  {register()!r}",
             f"  1  {registered()!r}",
             "expected (2):",
-            "  0  RegisterBook (any)",
+            "  0  RegisterDocument (any)",
             f"  1  {registered(title='DDD')!r}",
         ]
     )
@@ -303,15 +314,19 @@ def test_a_different_type_is_shown() -> None:
     ]
 
     with pytest.raises(AssertionError) as raised:
-        assert_messages([register()], [BookRegistered])
-    assert str(raised.value).splitlines()[1] == "  expected BookRegistered (any)"
+        assert_messages([register()], [DocumentRegistered])
+    assert str(raised.value).splitlines()[1] == "  expected DocumentRegistered (any)"
 
 
 @pytest.mark.parametrize(
     ("recorded", "expected", "first_line"),
     [
-        ([register()], [RegisterBook, BookRegistered], "expected 2 messages, got 1"),
-        ([register(), registered()], [RegisterBook], "expected 1 messages, got 2"),
+        (
+            [register()],
+            [RegisterDocument, DocumentRegistered],
+            "expected 2 messages, got 1",
+        ),
+        ([register(), registered()], [RegisterDocument], "expected 1 messages, got 2"),
     ],
 )
 def test_a_missing_or_extra_message_is_reported(
@@ -329,5 +344,7 @@ def test_async_code_runs_in_the_tests_transaction_through_async_to_sync(
     result = async_to_sync(adispatch)(register())
 
     assert result == Ok(...)
-    assert messagebus_recorder.types() == [RegisterBook, BookRegistered]
-    assert Book.objects.filter(pk=BOOK_ID).exists()  # seen by the test's connection
+    assert messagebus_recorder.types() == [RegisterDocument, DocumentRegistered]
+    assert Document.objects.filter(
+        pk=DOCUMENT_ID
+    ).exists()  # seen by the test's connection
