@@ -17,7 +17,6 @@ from django.test import override_settings
 from kombu.connection import Connection
 from kombu.entity import Queue, binding
 
-from books.domain.messages import DiscontinueBook, RegisterBook
 from messagebus_django import Ok, dispatch
 from messagebus_django.eventstream.models import OutboxMessage
 from messagebus_django.eventstream.relay import OutboxRelay
@@ -27,7 +26,8 @@ from messagebus_django.eventstream.transports.kombu import (
     default_broker,
     topic_exchange,
 )
-from tests.broker.helpers import MakeQueue, drain, isbn13, requires_broker
+from tests.broker.helpers import MakeQueue, drain, requires_broker
+from tests.testapp.messages import DiscontinueDocument, RegisterDocument
 
 KOMBU = f"{KombuTransport.__module__}.{KombuTransport.__qualname__}"
 
@@ -37,16 +37,21 @@ CLOSED_PORT_URL = "amqp://guest:guest@127.0.0.1:1//"
 """Nothing listens there: the broker is down."""
 
 
-def register(number: int = 0) -> RegisterBook:
-    return RegisterBook(
-        isbn=isbn13(number), title=f"Book {number}", author="Eric Evans"
+def code(number: int) -> str:
+    """A distinct document code for each ``number``."""
+    return f"DOC{number:09d}"
+
+
+def register(number: int = 0) -> RegisterDocument:
+    return RegisterDocument(
+        code=code(number), title=f"Document {number}", author="Eric Evans"
     )
 
 
 def test_a_committed_event_reaches_a_bound_queue_once(
     broker: Connection, make_queue: MakeQueue
 ) -> None:
-    queue = make_queue("book_registered_v1")
+    queue = make_queue("document_registered_v1")
     command = register()
     assert dispatch(command) == Ok(...)  # relayed right after the commit
 
@@ -56,33 +61,33 @@ def test_a_committed_event_reaches_a_bound_queue_once(
     assert json.loads(message.body) == {
         "id": str(event.id),
         "created_at": event.created_at.isoformat(),
-        "type": "book_registered_v1",
+        "type": "document_registered_v1",
         "payload": {
             "id": str(command.id),
-            "isbn": isbn13(0),
-            "title": "Book 0",
+            "code": code(0),
+            "title": "Document 0",
             "author": "Eric Evans",
         },
     }
     assert message.properties["delivery_mode"] == 2  # persistent
     assert message.properties["message_id"] == str(event.id)
     assert message.content_type == "application/json"
-    assert message.headers["message_type"] == "book_registered_v1"
+    assert message.headers["message_type"] == "document_registered_v1"
     assert message.headers["correlation_id"] == str(command.message_id)
     assert message.headers["causation_id"] == str(command.message_id)
-    assert message.delivery_info["routing_key"] == "book_registered_v1"
+    assert message.delivery_info["routing_key"] == "document_registered_v1"
     assert drain(broker, queue) == []
 
 
 def test_a_queue_gets_only_the_types_it_is_bound_to(
     broker: Connection, make_queue: MakeQueue
 ) -> None:
-    queue = make_queue("book_discontinued_v1")
+    queue = make_queue("document_discontinued_v1")
     command = register()
     dispatch(command)
     assert drain(broker, queue) == []
 
-    dispatch(DiscontinueBook(id=command.id, reason="Out of print"))
+    dispatch(DiscontinueDocument(id=command.id, reason="Out of print"))
     [message] = drain(broker, queue)
     assert json.loads(message.body)["payload"] == {
         "id": str(command.id),
@@ -93,7 +98,7 @@ def test_a_queue_gets_only_the_types_it_is_bound_to(
 def test_broker_down_at_commit_the_command_succeeds_and_the_relay_delivers_later(
     broker: Connection, make_queue: MakeQueue
 ) -> None:
-    queue = make_queue("book_registered_v1")
+    queue = make_queue("document_registered_v1")
     exchange = default_broker()[1]
     closed = {"url": CLOSED_PORT_URL, "exchange": exchange}
     with override_settings(
@@ -123,7 +128,7 @@ def test_broker_down_at_commit_the_command_succeeds_and_the_relay_delivers_later
 def test_two_relays_racing_over_a_backlog_send_every_message_once(
     broker: Connection, make_queue: MakeQueue
 ) -> None:
-    queue = make_queue("book_registered_v1")
+    queue = make_queue("document_registered_v1")
     with override_settings(MESSAGEBUS_RELAY_ON_COMMIT=False):
         for number in range(40):
             dispatch(register(number))
