@@ -15,16 +15,16 @@ from typing import Any
 import pytest
 from kombu.connection import Connection
 
-from books.domain.messages import BookRegistered
 from messagebus_django import AsyncMessageBus, AsyncUnitOfWorkTransaction, uuid7
 from messagebus_django.eventstream.broker_consumer import BrokerConsumer
 from messagebus_django.eventstream.consumer import Consumer
 from messagebus_django.eventstream.models import InboxMessage
-from tests.broker.helpers import MakeQueue, drain, isbn13, publish_raw, requires_broker
+from tests.broker.helpers import MakeQueue, drain, publish_raw, requires_broker
+from tests.testapp.messages import DocumentRegistered
 
 pytestmark = [requires_broker, pytest.mark.django_db(transaction=True)]
 
-TYPE = "book_registered_v1"
+TYPE = "document_registered_v1"
 
 
 def envelope(**payload: Any) -> dict[str, Any]:
@@ -34,7 +34,7 @@ def envelope(**payload: Any) -> dict[str, Any]:
         "type": TYPE,
         "payload": {
             "id": str(uuid7()),
-            "isbn": isbn13(1),
+            "code": "DOC000000001",
             "title": "Implementing DDD",
             "author": "Vaughn Vernon",
             **payload,
@@ -47,7 +47,7 @@ POISON: dict[str, bytes] = {
     "nested payload": json.dumps({**envelope(), "payload": "[" * 100_000}).encode(),
     "invalid UTF-8": b'{"id": "\xff\xfe"}',
     "wrong types": json.dumps({"id": 1, "type": ["x"], "payload": 3}).encode(),
-    "wrong field types": json.dumps(envelope(title={"a": 1}, isbn=[1])).encode(),
+    "wrong field types": json.dumps(envelope(title={"a": 1}, code=[1])).encode(),
     "huge": json.dumps({**envelope(), "id": "x" * 5_000_000}).encode(),
     "huge list": b"[" + b"1," * 2_500_000 + b"1]",
     "not an object": b"[1, 2, 3]",
@@ -59,15 +59,15 @@ def test_poison_is_dead_lettered_and_the_next_delivery_is_applied(
     broker: Connection, make_queue: MakeQueue
 ) -> None:
     queue = make_queue(TYPE)
-    seen: list[BookRegistered] = []
+    seen: list[DocumentRegistered] = []
 
     async def remember(
-        event: BookRegistered, uow: AsyncUnitOfWorkTransaction[Any]
+        event: DocumentRegistered, uow: AsyncUnitOfWorkTransaction[Any]
     ) -> None:
         seen.append(event)
 
     bus = AsyncMessageBus()
-    bus.add_listener(BookRegistered, remember)
+    bus.add_listener(DocumentRegistered, remember)
     for body in POISON.values():
         publish_raw(broker, body, routing_key=TYPE)
     # A payload that tries to pass for another type: its metadata is ignored.
@@ -85,7 +85,7 @@ def test_poison_is_dead_lettered_and_the_next_delivery_is_applied(
 
     assert (stats.dead, stats.applied) == (len(POISON), 2)
     assert [event.title for event in seen] == ["Implementing DDD", "Learning DDD"]
-    assert seen[0].metadata.name == "book_registered"
+    assert seen[0].metadata.name == "document_registered"
     assert seen[0].metadata.schema_version == 1
     assert set(InboxMessage.objects.values_list("type", flat=True)) == {TYPE}
     dead = drain(broker, f"{queue}.dead")
