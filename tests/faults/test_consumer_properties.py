@@ -14,13 +14,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from books.domain.messages import BookRegistered
 from messagebus_django import AsyncMessageBus, AsyncUnitOfWorkTransaction
 from messagebus_django.eventstream.consumer import Consumer, Outcome
+from tests.testapp.messages import DocumentRegistered
 
 pytestmark = pytest.mark.django_db
 
-TYPE = "book_registered_v1"
+TYPE = "document_registered_v1"
 
 PROPERTIES = settings(
     max_examples=150,
@@ -37,7 +37,7 @@ json_values = st.recursive(
     max_leaves=12,
 )
 fields = st.sampled_from(
-    ["id", "isbn", "title", "author", "metadata", "message_id", "created_at"]
+    ["id", "code", "title", "author", "metadata", "message_id", "created_at"]
 )
 payloads = st.dictionaries(fields, json_values | st.uuids().map(str), max_size=7)
 envelopes = st.fixed_dictionaries(
@@ -51,7 +51,7 @@ envelopes = st.fixed_dictionaries(
 valid_payloads = st.fixed_dictionaries(
     {
         "id": st.uuids().map(str),
-        "isbn": st.text(max_size=20),
+        "code": st.text(max_size=20),
         "title": st.text(),
         "author": st.text(),
     },
@@ -62,16 +62,16 @@ valid_payloads = st.fixed_dictionaries(
 @pytest.fixture
 def consumer() -> Consumer:
     async def accept(
-        event: BookRegistered, uow: AsyncUnitOfWorkTransaction[Any]
+        event: DocumentRegistered, uow: AsyncUnitOfWorkTransaction[Any]
     ) -> None:
         # The envelope is the type's, whatever the payload carried.
         assert (event.metadata.name, event.metadata.schema_version) == (
-            "book_registered",
+            "document_registered",
             1,
         )
 
     bus = AsyncMessageBus()
-    bus.add_listener(BookRegistered, accept)
+    bus.add_listener(DocumentRegistered, accept)
     return Consumer("properties", bus=bus, max_attempts=1, sleep=lambda s: None)
 
 
