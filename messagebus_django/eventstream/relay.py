@@ -19,7 +19,6 @@ least once, and consumers deduplicate on the message id (the inbox).
 from __future__ import annotations
 
 import functools
-import inspect
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from messagebus_django import signals
 from messagebus_django.conf import conf
 from messagebus_django.eventstream.transports import (
     Envelope,
+    Outcome,
     Transport,
     TransportUnavailable,
     get_transport,
@@ -93,7 +93,6 @@ class OutboxRelay:
         self.max_attempts = max_attempts or conf.RELAY_MAX_ATTEMPTS
         self.backoff = backoff or conf.RELAY_BACKOFF
         self.lease = timedelta(seconds=lease or conf.RELAY_LEASE)
-        self._send_takes_timeout = _takes_timeout(type(self.transport))
 
     def delay(self, attempts: int) -> timedelta:
         """How long to wait after the ``attempts``-th failed attempt."""
@@ -122,36 +121,43 @@ class OutboxRelay:
         rows = self._claim(claim, ids, now)
         report.fetched = len(rows)
         failures: list[StoredMessage] = []
-        for row in rows:
-            envelope = Envelope(
+        envelopes = [
+            Envelope(
                 id=row.id,
                 type=row.type,
                 created_at=row.created_at,
                 payload=row.payload,
                 headers=row.headers,
             )
-            try:
-                if self._send_takes_timeout:
-                    self.transport.send(envelope, timeout=timeout)
-                else:
-                    self.transport.send(envelope)
-            except TransportUnavailable as exc:
-                # Not the message's fault: no attempt counted, stop here.
-                logger.warning(
-                    "Broker unavailable, %s stays in the outbox: %s", row, exc
-                )
-                report.unavailable = True
-                break
-            except Exception as exc:
-                self._record_failure(row, exc, now)
+            for row in rows
+        ]
+        # One batch: a transport that can (kombu) publishes it all, then
+        # collects the broker's confirms; only the confirmed are marked sent.
+        outcomes = self._send_many(envelopes, timeout=timeout) if rows else []
+        unavailable: list[tuple[StoredMessage, Exception]] = []
+        for row, outcome in zip(rows, outcomes, strict=True):
+            if outcome is None:
+                report.sent += 1
+                sent.append((row.type, row.created_at, timezone.now()))
+                sent_ids.append(row.id)
+            elif isinstance(outcome, TransportUnavailable):
+                # Not the message's fault: no attempt counted, sent again later.
+                unavailable.append((row, outcome))
+            else:
+                self._record_failure(row, outcome, now)
                 failures.append(row)
                 report.dead += row.dead
                 report.failed += not row.dead
                 (dead if row.dead else failed).append(row.type)
-                continue
-            report.sent += 1
-            sent.append((row.type, row.created_at, timezone.now()))
-            sent_ids.append(row.id)
+        if unavailable:
+            row, exc = unavailable[0]
+            logger.warning(
+                "Broker unavailable, %d message(s) from %s stay in the outbox: %s",
+                len(unavailable),
+                row,
+                exc,
+            )
+            report.unavailable = True
         if rows:
             unsent = len(rows) - len(sent_ids) - len(failures)
             self._settle(claim, sent_ids, failures, release=unsent > 0)
@@ -165,6 +171,15 @@ class OutboxRelay:
             backlog=None if ids is not None or not count_backlog else self.backlog,
         )
         return report
+
+    def _send_many(
+        self, envelopes: list[Envelope], *, timeout: float | None
+    ) -> list[Outcome]:
+        transport = self.transport
+        if _send_overridden(type(transport)):
+            # A subclass changed send() but not send_many(): honour its send.
+            return Transport.send_many(transport, envelopes, timeout=timeout)
+        return transport.send_many(envelopes, timeout=timeout)
 
     def _claim(
         self, claim: UUID, ids: Iterable[UUID] | None, now: datetime
@@ -269,9 +284,12 @@ class OutboxRelay:
 
 
 @functools.cache
-def _takes_timeout(transport_class: type[Transport]) -> bool:
-    """Whether ``send()`` takes ``timeout``: one written before it did still works."""
-    return "timeout" in inspect.signature(transport_class.send).parameters
+def _send_overridden(transport_class: type[Transport]) -> bool:
+    """Whether a subclass overrides ``send()`` below the class that defines ``send_many()``."""
+    mro = transport_class.__mro__
+    send = next(c for c in mro if "send" in vars(c))
+    send_many = next(c for c in mro if "send_many" in vars(c))
+    return send is not send_many and issubclass(send, send_many)
 
 
 def relay_after_commit(ids: list[UUID], using: str) -> None:

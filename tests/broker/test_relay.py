@@ -192,3 +192,72 @@ def test_a_transport_recovers_when_its_exchange_was_deleted(
         transport.close()
         queue.delete()
         topic_exchange(name).bind(broker.default_channel).delete()
+
+
+def test_a_batch_is_published_then_confirmed_and_all_of_it_marked_sent(
+    broker: Connection, make_queue: MakeQueue
+) -> None:
+    queue = make_queue("document_registered_v1")
+    with override_settings(MESSAGEBUS_RELAY_ON_COMMIT=False):
+        for number in range(30):
+            dispatch(register(number))
+    transport = KombuTransport()
+    try:
+        report = OutboxRelay(transport, batch_size=100).relay_once()
+    finally:
+        transport.close()
+    assert (report.fetched, report.sent, report.failed) == (30, 30, 0)
+    assert not OutboxMessage.objects.filter(published_at__isnull=True).exists()
+    # In creation order, each once.
+    expected = [
+        str(pk)
+        for pk in OutboxMessage.objects.order_by("created_at", "id").values_list(
+            "id", flat=True
+        )
+    ]
+    assert [m.properties["message_id"] for m in drain(broker, queue)] == expected
+
+
+def test_what_the_broker_nacks_is_not_marked_sent_and_is_retried(
+    broker: Connection,
+) -> None:
+    """A queue that refuses publishes once full (``reject-publish``) makes RabbitMQ nack."""
+    exchange = topic_exchange(default_broker()[1])
+    full = Queue(
+        f"tests.{uuid4()}",
+        bindings=[binding(exchange, routing_key="document_registered_v1")],
+        durable=True,
+        queue_arguments={"x-max-length": 1, "x-overflow": "reject-publish"},
+    ).bind(broker.default_channel)
+    full.declare()
+    try:
+        with override_settings(MESSAGEBUS_RELAY_ON_COMMIT=False):
+            for number in range(3):
+                dispatch(register(number))
+        first, second, third = OutboxMessage.objects.order_by("created_at", "id")
+        transport = KombuTransport()
+        try:
+            report = OutboxRelay(transport).relay_once()
+            assert (report.sent, report.failed, report.unavailable) == (1, 2, False)
+            first.refresh_from_db()
+            assert first.state == "sent"
+            for row in (second, third):
+                row.refresh_from_db()
+                assert (row.state, row.attempts) == ("pending", 1)
+                assert row.next_attempt_at is not None
+                assert "basic.nack" in row.last_error
+            [message] = drain(broker, full.name)
+            assert message.properties["message_id"] == str(first.id)
+
+            # Room again, and their backoff over: sent, one per pass (the
+            # other is refused again while the queue holds one).
+            for row in (second, third):
+                OutboxMessage.objects.update(next_attempt_at=None)
+                assert OutboxRelay(transport).relay_once().sent == 1
+                [message] = drain(broker, full.name)
+                assert message.properties["message_id"] == str(row.id)
+        finally:
+            transport.close()
+        assert not OutboxMessage.objects.filter(published_at__isnull=True).exists()
+    finally:
+        full.delete()

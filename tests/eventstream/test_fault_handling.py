@@ -105,6 +105,36 @@ def test_a_transport_without_a_timeout_parameter_still_works() -> None:
     assert len(sent) == 2
 
 
+def test_send_many_by_default_sends_each_and_stops_once_the_broker_is_unavailable() -> (
+    None
+):
+    """A transport that implements only ``send()`` gets a working ``send_many()``."""
+    tried: list[str] = []
+
+    class Flaky(Transport):
+        def send(self, envelope: Envelope, *, timeout: float | None = None) -> None:
+            tried.append(envelope.type)
+            if envelope.type == "refused_v1":
+                raise ValueError("no")
+            if envelope.type == "down_v1":
+                raise TransportUnavailable("down")
+
+    def envelope(type: str) -> Envelope:
+        return Envelope(id=uuid7(), type=type, created_at=timezone.now(), payload={})
+
+    outcomes = Flaky().send_many(
+        [envelope(t) for t in ("ok_v1", "refused_v1", "ok_v1", "down_v1", "ok_v1")]
+    )
+    assert [type(outcome).__name__ for outcome in outcomes] == [
+        "NoneType",
+        "ValueError",
+        "NoneType",
+        "TransportUnavailable",
+        "TransportUnavailable",
+    ]
+    assert tried == ["ok_v1", "refused_v1", "ok_v1", "down_v1"]  # not the last
+
+
 def test_an_unavailable_broker_releases_the_claims_at_once() -> None:
     queue_events(2)
     transport = InMemoryTransport()

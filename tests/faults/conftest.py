@@ -57,11 +57,13 @@ def database_proxy() -> Iterator[TcpProxy]:
 @pytest.fixture(autouse=True)
 def bookstore_messagebus_settings(request: pytest.FixtureRequest) -> Iterator[None]:
     """Until these tests move to the test app (tests/testapp), they run on the
-    bookstore's handlers, unit of work and notifier; test_poison and
-    test_consumer_properties already run on the test app (the suite's settings)."""
+    bookstore's handlers, unit of work and notifier; test_poison,
+    test_consumer_properties and test_relay_confirms already run on the test
+    app (the suite's settings)."""
     if request.module.__name__.rpartition(".")[2] in {
         "test_consumer_properties",
         "test_poison",
+        "test_relay_confirms",
     }:
         yield
         return

@@ -1,7 +1,7 @@
 """A TCP proxy that can cut or silence the service behind it.
 
 It listens on 127.0.0.1 on a free port and forwards each connection to the
-service (RabbitMQ, PostgreSQL). Three modes:
+service (RabbitMQ, PostgreSQL). Four modes:
 
 - **forward**: a transparent pipe;
 - **cut**: every open connection is closed, and new ones are accepted and
@@ -10,9 +10,13 @@ service (RabbitMQ, PostgreSQL). Three modes:
   is read from either side any more (a peer that is connected and does not
   answer: a hung broker, a network that drops packets without resetting).
   What was sent meanwhile waits in the kernel and flows on :meth:`restore`.
+- **deaf**: what the client sends still reaches the service, but nothing the
+  service answers reaches the client (a broker that takes the publishes and
+  whose confirms are lost on the way back).
 
 :attr:`stalled` is set when a client sent something that silence held back:
-the client is now waiting for an answer that does not come.
+the client is now waiting for an answer that does not come. :attr:`held` is
+set when deaf held back an answer of the service.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import socket
 import threading
 from typing import Literal
 
-Mode = Literal["forward", "cut", "silence"]
+Mode = Literal["forward", "cut", "silence", "deaf"]
 
 
 class TcpProxy:
@@ -31,6 +35,7 @@ class TcpProxy:
         self.upstream = (upstream_host, upstream_port)
         self.mode: Mode = "forward"
         self.stalled = threading.Event()
+        self.held = threading.Event()
         self.accepted = 0
         self._changed = threading.Condition()
         self._sockets: set[socket.socket] = set()
@@ -60,6 +65,13 @@ class TcpProxy:
         with self._changed:
             self.mode = "silence"
             self.stalled.clear()
+            self._changed.notify_all()
+
+    def deafen(self) -> None:
+        """Forward what clients send, hold back what the service answers."""
+        with self._changed:
+            self.mode = "deaf"
+            self.held.clear()
             self._changed.notify_all()
 
     def restore(self) -> None:
@@ -124,6 +136,10 @@ class TcpProxy:
                         self._changed.wait_for(
                             lambda: self.mode != "silence", timeout=0.5
                         )
+                        continue
+                    if readable and self.mode == "deaf" and not upstream:
+                        self.held.set()
+                        self._changed.wait_for(lambda: self.mode != "deaf", timeout=0.5)
                         continue
                 if not readable:
                     continue

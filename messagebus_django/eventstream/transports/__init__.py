@@ -9,15 +9,19 @@ A transport's :meth:`~Transport.send` raises :class:`TransportUnavailable` when
 the broker cannot be reached or did not answer within the timeout (the message
 is retried later and this does not count as an attempt), and any other
 exception when this message was refused (it counts, and after
-``MESSAGEBUS_RELAY_MAX_ATTEMPTS`` the message is dead).
+``MESSAGEBUS_RELAY_MAX_ATTEMPTS`` the message is dead). The relay sends a
+batch with :meth:`~Transport.send_many`, which gives the same outcome per
+envelope; by default it calls :meth:`~Transport.send` for each.
 """
 
 from __future__ import annotations
 
 import abc
+import functools
+import inspect
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -36,6 +40,7 @@ from messagebus_django.core.eventstream import wire_envelope
 __all__ = [
     "Envelope",
     "InMemoryTransport",
+    "Outcome",
     "Transport",
     "TransportDoesNotExist",
     "TransportHandler",
@@ -76,6 +81,12 @@ class TransportUnavailable(Exception):
     """The broker cannot be reached; try again later."""
 
 
+Outcome = Exception | None
+"""What became of one envelope of :meth:`Transport.send_many`: ``None`` when
+the broker has it, :class:`TransportUnavailable` when it was not sent (or not
+confirmed) for want of a broker, any other exception when it was refused."""
+
+
 class Transport(abc.ABC):
     """Sends envelopes to the event stream."""
 
@@ -86,6 +97,34 @@ class Transport(abc.ABC):
         Wait at most about ``timeout`` seconds (``None``: the transport's own
         bound) for the broker, then raise :class:`TransportUnavailable`.
         """
+
+    def send_many(
+        self, envelopes: Sequence[Envelope], *, timeout: float | None = None
+    ) -> list[Outcome]:
+        """Send ``envelopes`` in order; one :data:`Outcome` per envelope, in order.
+
+        Only an envelope whose outcome is ``None`` may be taken as sent. This
+        default calls :meth:`send` for each (each bounded by ``timeout``) and,
+        once the broker is unavailable, tries no more: the rest are
+        :class:`TransportUnavailable` too. A transport that can pipeline (the
+        kombu one: publish the batch, then collect its confirms) overrides it.
+        """
+        outcomes: list[Outcome] = []
+        takes_timeout = _takes_timeout(type(self))
+        for envelope in envelopes:
+            try:
+                if takes_timeout:
+                    self.send(envelope, timeout=timeout)
+                else:  # a transport written before send() took a timeout
+                    self.send(envelope)
+            except TransportUnavailable as exc:
+                outcomes.extend([exc] * (len(envelopes) - len(outcomes)))
+                break
+            except Exception as exc:
+                outcomes.append(exc)
+            else:
+                outcomes.append(None)
+        return outcomes
 
     def close(self) -> None:  # noqa: B027 - optional
         """Release connections."""
@@ -98,6 +137,12 @@ class Transport(abc.ABC):
         whose ``BACKEND`` is this class, without making the transport.
         """
         return []
+
+
+@functools.cache
+def _takes_timeout(transport_class: type[Transport]) -> bool:
+    """Whether ``send()`` takes ``timeout``: one written before it did still works."""
+    return "timeout" in inspect.signature(transport_class.send).parameters
 
 
 class InMemoryTransport(Transport):

@@ -1,6 +1,11 @@
 """A RabbitMQ transport on kombu: a durable topic exchange, persistent
 messages, publisher confirms. The routing key is the message type
 (``<name>_v<version>``), so consumers bind queues to the types they want.
+
+A batch is sent with its confirms pipelined: every message of it is
+published, then the broker's ``basic.ack`` / ``basic.nack`` for them are
+collected (RabbitMQ acknowledges several at once, ``multiple=True``), all
+within one deadline. Only what was acknowledged counts as sent.
 """
 
 from __future__ import annotations
@@ -8,7 +13,8 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from django.core.checks import CheckMessage, Error
@@ -20,6 +26,7 @@ from kombu.messaging import Producer
 from messagebus_django.conf import conf
 from messagebus_django.eventstream.transports import (
     Envelope,
+    Outcome,
     Transport,
     TransportUnavailable,
 )
@@ -27,12 +34,17 @@ from messagebus_django.eventstream.transports import (
 __all__ = [
     "CONNECTION_ERRORS",
     "KombuTransport",
+    "Nacked",
     "dead_letter_exchange",
     "default_broker",
     "topic_exchange",
 ]
 
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (OperationalError, OSError)
+
+
+class Nacked(Exception):
+    """The broker refused the message (``basic.nack``): an attempt, retried later."""
 
 
 def default_options() -> Mapping[str, Any]:
@@ -67,13 +79,20 @@ class KombuTransport(Transport):
     ``publish_timeout`` (seconds; default ``MESSAGEBUS_BROKER_CONNECT_TIMEOUT``
     and ``MESSAGEBUS_PUBLISH_TIMEOUT``).
 
-    Every wait on the broker is bounded: a :meth:`send` as a whole (waiting
-    for the connection another thread uses, connecting, each socket read and
-    write, the publish and its confirm) by its ``timeout`` (default
-    ``MESSAGEBUS_PUBLISH_TIMEOUT``), connecting also by
+    Every wait on the broker is bounded: a :meth:`send` or :meth:`send_many`
+    as a whole (waiting for the connection another thread uses, connecting,
+    each socket read and write, the publishes and their confirms) by its
+    ``timeout`` (default ``MESSAGEBUS_PUBLISH_TIMEOUT``), connecting also by
     ``MESSAGEBUS_BROKER_CONNECT_TIMEOUT``. A broker that is connected but
     silent therefore makes :meth:`send` raise :class:`TransportUnavailable`
-    instead of hanging.
+    (and :meth:`send_many` give that outcome to every envelope it has not
+    confirmed) instead of hanging.
+
+    The channel is in confirm mode (``confirm.select``): the broker numbers
+    the messages published on it 1, 2, 3... and acknowledges (or, when a
+    queue refuses one, nacks) each, several at once when ``multiple`` is
+    set. The transport listens through the channel's public ``events``
+    callbacks of py-amqp (``basic_ack``, ``basic_nack``).
     """
 
     def __init__(
@@ -98,6 +117,11 @@ class KombuTransport(Transport):
         self._lock = threading.Lock()
         self._connection: Connection | None = None
         self._producer: Producer | None = None
+        self._published = 0
+        """Messages published on the current channel: the last delivery tag."""
+        self._waiting: OrderedDict[int, int] = OrderedDict()
+        """Delivery tag -> index in the batch, of the messages not yet confirmed."""
+        self._outcomes: list[Outcome] = []
         self.retry_after = 10.0
         """Seconds to treat the broker as down after a failed connection, so
         requests relaying after commit do not each wait for a timeout."""
@@ -153,7 +177,6 @@ class KombuTransport(Transport):
                 self.url,
                 connect_timeout=min(self.connect_timeout, timeout),
                 transport_options={
-                    "confirm_publish": True,
                     # Opening the channel and declaring the exchange wait on
                     # the broker too: bound every socket read and write.
                     "read_timeout": timeout,
@@ -163,29 +186,119 @@ class KombuTransport(Transport):
             # No sleep, and a retry only for the next host of a failover URL:
             # the relay after commit runs on the request's thread.
             retries = 1 if len(connection.alt) > 1 else 0
-            connection.ensure_connection(max_retries=retries, interval_start=0)
-            channel = connection.channel()
-            self.exchange(channel).declare()
+            try:
+                connection.ensure_connection(max_retries=retries, interval_start=0)
+                channel: Any = connection.channel()
+                # Confirms are collected by send_many, not one publish at a
+                # time (kombu's confirm_publish would wait for each).
+                channel.confirm_select()
+                channel.events["basic_ack"].add(self._on_ack)
+                channel.events["basic_nack"].add(self._on_nack)
+                self.exchange(channel).declare()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    connection.collect()
+                raise
             self._connection = connection
             self._producer = Producer(channel, exchange=self.exchange)
+            self._published = 0
         return self._producer
 
+    def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
+        self._confirmed(delivery_tag, multiple, None)
+
+    def _on_nack(self, delivery_tag: int, multiple: bool) -> None:
+        self._confirmed(
+            delivery_tag,
+            multiple,
+            Nacked(f"the broker refused message {delivery_tag} (basic.nack)"),
+        )
+
+    def _confirmed(self, delivery_tag: int, multiple: bool, outcome: Outcome) -> None:
+        waiting = self._waiting
+        if not multiple:
+            index = waiting.pop(delivery_tag, None)
+            if index is not None:
+                self._outcomes[index] = outcome
+            return
+        while waiting:
+            tag = next(iter(waiting))
+            if tag > delivery_tag:
+                break
+            self._outcomes[waiting.pop(tag)] = outcome
+
     def send(self, envelope: Envelope, *, timeout: float | None = None) -> None:
+        [outcome] = self.send_many([envelope], timeout=timeout)
+        if outcome is not None:
+            raise outcome
+
+    def send_many(
+        self, envelopes: Sequence[Envelope], *, timeout: float | None = None
+    ) -> list[Outcome]:
+        """Publish the batch, then collect its confirms, all within ``timeout``.
+
+        An envelope is ``None`` (sent) only once the broker acknowledged it.
+        Not acknowledged by the deadline, or the connection lost first:
+        :class:`TransportUnavailable` (the broker may have it: the relay sends
+        it again, at least once). Nacked: :class:`Nacked` (refused). A
+        channel error (e.g. the exchange was deleted) ends the pipelined
+        batch; the envelopes it left unconfirmed are then sent one at a time
+        on a new channel, so that one refused message does not fail the rest.
+        """
         timeout = timeout or self.publish_timeout
-        # One deadline for the whole send, waiting for the lock included.
+        # One deadline for the whole batch, waiting for the lock included.
         deadline = time.monotonic() + timeout
-        headers: dict[str, Any] = {"message_type": envelope.type, **envelope.headers}
+        if not envelopes:
+            return []
         # Another thread may be the one waiting on a silent broker.
         if not self._lock.acquire(timeout=timeout):
-            raise TransportUnavailable(
+            busy = TransportUnavailable(
                 f"the broker connection was busy for {timeout:g} s"
             )
+            return [busy] * len(envelopes)
         try:
-            if time.monotonic() < self._down_until:
-                raise TransportUnavailable("the broker was unreachable moments ago")
-            try:
-                producer = self._ensure_producer(_left(deadline))
-                left = _left(deadline)
+            outcomes: list[Outcome] = [None] * len(envelopes)
+            refusal = self._pipelined(
+                envelopes, range(len(envelopes)), outcomes, deadline
+            )
+            if refusal is not None:
+                # A channel error cut the batch short: the unconfirmed ones
+                # again, one at a time, to tell whose refusal it was.
+                for index, outcome in enumerate(outcomes):
+                    if outcome is _UNCONFIRMED:
+                        self._pipelined(envelopes, [index], outcomes, deadline)
+            return outcomes
+        finally:
+            self._waiting.clear()
+            self._outcomes = []
+            self._lock.release()
+
+    def _pipelined(
+        self,
+        envelopes: Sequence[Envelope],
+        indexes: Sequence[int],
+        outcomes: list[Outcome],
+        deadline: float,
+    ) -> Exception | None:
+        """Publish ``envelopes[i]`` for each of ``indexes``, then wait for their confirms.
+
+        Sets ``outcomes[i]`` of each. After a channel error it returns the
+        error, and the envelopes it left unconfirmed are :data:`_UNCONFIRMED`.
+        """
+        for index in indexes:
+            outcomes[index] = _UNCONFIRMED
+        self._outcomes = outcomes
+        self._waiting.clear()
+        if time.monotonic() < self._down_until:
+            down = TransportUnavailable("the broker was unreachable moments ago")
+            for index in indexes:
+                outcomes[index] = down
+            return None
+        published = False
+        try:
+            producer = self._ensure_producer(_left(deadline))
+            for index in indexes:
+                envelope = envelopes[index]
                 producer.publish(
                     envelope.body(),
                     routing_key=envelope.type,
@@ -193,27 +306,49 @@ class KombuTransport(Transport):
                     content_encoding="utf-8",
                     delivery_mode=2,
                     message_id=str(envelope.id),
-                    headers=headers,
+                    headers={"message_type": envelope.type, **envelope.headers},
                     retry=False,
-                    timeout=left,
-                    confirm_timeout=left,
+                    timeout=_left(deadline),
                 )
-            except CONNECTION_ERRORS as exc:
-                # socket.timeout is an OSError: a silent broker lands here.
+                published = True
+                self._published += 1
+                self._waiting[self._published] = index
+            connection = self._connection
+            while self._waiting and connection is not None:
+                connection.drain_events(timeout=_left(deadline))
+            for index in self._waiting.values():  # no connection to confirm it
+                outcomes[index] = TransportUnavailable("the broker did not confirm it")
+            return None
+        except Exception as exc:
+            connection_errors = CONNECTION_ERRORS + tuple(
+                getattr(self._connection, "connection_errors", ())
+            )
+            if isinstance(exc, connection_errors):
+                # socket.timeout is an OSError: a silent broker lands here,
+                # and so does a deadline passed before every confirm came.
                 self._reset(polite=False)
                 self._down_until = time.monotonic() + self.retry_after
-                raise TransportUnavailable(f"{type(exc).__name__}: {exc}") from exc
-            except Exception:
-                # A refusal (e.g. a channel error: the exchange was deleted)
-                # leaves the channel closed or stale: start afresh next time,
-                # redeclaring the exchange.
-                self._reset()
-                raise
-        finally:
-            self._lock.release()
+                lost = TransportUnavailable(f"{type(exc).__name__}: {exc}")
+                lost.__cause__ = exc
+                for index in indexes:
+                    if outcomes[index] is _UNCONFIRMED:
+                        outcomes[index] = lost
+                return None
+            # A refusal (e.g. a channel error: the exchange was deleted)
+            # leaves the channel closed or stale: start afresh next time,
+            # redeclaring the exchange.
+            self._reset()
+            if len(indexes) == 1 or not published:
+                # Nothing in flight to tell apart: each of them was refused.
+                for index in indexes:
+                    if outcomes[index] is _UNCONFIRMED:
+                        outcomes[index] = exc
+                return None
+            return exc
 
     def _reset(self, *, polite: bool = True) -> None:
         connection, self._connection, self._producer = self._connection, None, None
+        self._published = 0
         if connection is None:
             return
         with contextlib.suppress(Exception):  # closing a broken connection
@@ -227,6 +362,10 @@ class KombuTransport(Transport):
     def close(self) -> None:
         with self._lock:
             self._reset()
+
+
+_UNCONFIRMED = TransportUnavailable("published, not confirmed yet")
+"""The outcome of an envelope in flight (identity-compared, never returned)."""
 
 
 def _left(deadline: float) -> float:
