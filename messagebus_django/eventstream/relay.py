@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID, uuid4
 
 from django.db import transaction
@@ -69,6 +69,16 @@ class RelayReport:
         return self
 
 
+class _Claimed(NamedTuple):
+    """A claimed row: the fields of its :class:`Envelope`, in their order."""
+
+    id: UUID
+    type: str
+    created_at: datetime
+    payload: dict[str, Any]
+    headers: dict[str, Any]
+
+
 class OutboxRelay:
     """Sends pending outbox rows through a transport."""
 
@@ -108,8 +118,8 @@ class OutboxRelay:
     ) -> RelayReport:
         """Send one batch of due messages (or only ``ids``).
 
-        Claim, send (each wait on the broker bounded by ``timeout``, default
-        the transport's), then mark: no transaction is open while sending.
+        Claim, send (the whole batch bounded by ``timeout``, default the
+        transport's), then mark: no transaction is open while sending.
         """
         report = RelayReport()
         sent: list[tuple[str, datetime, datetime]] = []
@@ -121,46 +131,44 @@ class OutboxRelay:
         rows = self._claim(claim, ids, now)
         report.fetched = len(rows)
         failures: list[StoredMessage] = []
-        envelopes = [
-            Envelope(
-                id=row.id,
-                type=row.type,
-                created_at=row.created_at,
-                payload=row.payload,
-                headers=row.headers,
-            )
-            for row in rows
-        ]
-        # One batch: a transport that can (kombu) publishes it all, then
-        # collects the broker's confirms; only the confirmed are marked sent.
-        outcomes = self._send_many(envelopes, timeout=timeout) if rows else []
-        unavailable: list[tuple[StoredMessage, Exception]] = []
-        for row, outcome in zip(rows, outcomes, strict=True):
-            if outcome is None:
-                report.sent += 1
-                sent.append((row.type, row.created_at, timezone.now()))
-                sent_ids.append(row.id)
-            elif isinstance(outcome, TransportUnavailable):
-                # Not the message's fault: no attempt counted, sent again later.
-                unavailable.append((row, outcome))
-            else:
-                self._record_failure(row, outcome, now)
-                failures.append(row)
-                report.dead += row.dead
-                report.failed += not row.dead
-                (dead if row.dead else failed).append(row.type)
-        if unavailable:
-            row, exc = unavailable[0]
-            logger.warning(
-                "Broker unavailable, %d message(s) from %s stay in the outbox: %s",
-                len(unavailable),
-                row,
-                exc,
-            )
-            report.unavailable = True
         if rows:
-            unsent = len(rows) - len(sent_ids) - len(failures)
-            self._settle(claim, sent_ids, failures, release=unsent > 0)
+            # One batch: a transport that can (kombu) publishes it all, then
+            # collects the broker's confirms; only the confirmed are marked sent.
+            outcomes = self._send_many(
+                [Envelope(*row) for row in rows], timeout=timeout
+            )
+            sent_at = timezone.now()
+            unavailable: list[tuple[_Claimed, Exception]] = []
+            refused: dict[UUID, Exception] = {}
+            for row, outcome in zip(rows, outcomes, strict=True):
+                if outcome is None:
+                    sent.append((row.type, row.created_at, sent_at))
+                    sent_ids.append(row.id)
+                elif isinstance(outcome, TransportUnavailable):
+                    # Not the message's fault: no attempt counted, sent again later.
+                    unavailable.append((row, outcome))
+                else:
+                    refused[row.id] = outcome
+            report.sent = len(sent_ids)
+            if refused:
+                failures = self._failures(refused, now)
+                for failure in failures:
+                    report.dead += failure.dead
+                    report.failed += not failure.dead
+                    (dead if failure.dead else failed).append(failure.type)
+            if unavailable:
+                first, exc = unavailable[0]
+                logger.warning(
+                    "Broker unavailable, %d message(s) from %s %s stay in the outbox: %s",
+                    len(unavailable),
+                    first.type,
+                    first.id,
+                    exc,
+                )
+                report.unavailable = True
+            self._settle(
+                claim, sent_ids, failures, everything=len(sent_ids) == len(rows)
+            )
         # The backlog is counted by sweeps only, not by the after-commit sends
         # that run in web requests.
         signals.relay_finished.send(
@@ -183,8 +191,12 @@ class OutboxRelay:
 
     def _claim(
         self, claim: UUID, ids: Iterable[UUID] | None, now: datetime
-    ) -> list[StoredMessage]:
-        """Claim up to a batch of due rows in one short transaction; return them."""
+    ) -> list[_Claimed]:
+        """Claim up to a batch of due rows in one short transaction; return them.
+
+        Only the columns an envelope needs are read (no model instances: the
+        relay's hottest query).
+        """
         from messagebus_django.models import PENDING, StoredMessage
 
         objects = StoredMessage.objects.using(self.using)
@@ -197,19 +209,41 @@ class OutboxRelay:
                 Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
             )
         with transaction.atomic(using=self.using):
-            candidates = list(
-                pending.select_for_update(skip_locked=True)
+            # Not one UPDATE with the SELECT as its subquery: PostgreSQL may
+            # run such a subquery again per row, ignoring its LIMIT.
+            candidates = [
+                _Claimed._make(values)
+                for values in pending.select_for_update(skip_locked=True)
                 .order_by("created_at", "id")
-                .values_list("pk", flat=True)[: self.batch_size]
-            )
+                .values_list(*_Claimed._fields)[: self.batch_size]
+            ]
             if not candidates:
                 return []
             # The UPDATE checks again that no live claim is there: on SQLite
-            # (no row locks) another relay may have claimed them meanwhile.
-            objects.filter(PENDING, free, pk__in=candidates).update(
-                claim=claim, claimed_until=now + self.lease
-            )
-            return list(objects.filter(claim=claim).order_by("created_at", "id"))
+            # (no row locks) another relay may have claimed some meanwhile.
+            claimed = objects.filter(
+                PENDING, free, pk__in=[row.id for row in candidates]
+            ).update(claim=claim, claimed_until=now + self.lease)
+            if claimed == len(candidates):
+                return candidates
+            return [
+                _Claimed._make(values)
+                for values in objects.filter(claim=claim)
+                .order_by("created_at", "id")
+                .values_list(*_Claimed._fields)
+            ]
+
+    def _failures(
+        self, refused: dict[UUID, Exception], now: datetime
+    ) -> list[StoredMessage]:
+        """The refused rows, their attempt recorded (saved by :meth:`_settle`)."""
+        from messagebus_django.models import StoredMessage
+
+        rows = StoredMessage.objects.using(self.using).filter(pk__in=list(refused))
+        failures = sorted(rows, key=lambda row: (row.created_at, row.id))
+        for row in failures:
+            self._record_failure(row, refused[row.id], now)
+        return failures
 
     def _settle(
         self,
@@ -217,21 +251,25 @@ class OutboxRelay:
         sent_ids: list[UUID],
         failures: list[StoredMessage],
         *,
-        release: bool,
+        everything: bool,
     ) -> None:
         """Mark what the broker confirmed as sent; release the rest of the claim."""
         from messagebus_django.models import StoredMessage
 
         objects = StoredMessage.objects.using(self.using)
+        marked = {
+            "attempts": F("attempts") + 1,
+            "published_at": timezone.now(),
+            "claim": None,
+            "claimed_until": None,
+        }
         with transaction.atomic(using=self.using):
+            if everything:
+                # The common case: one UPDATE by the claim, not by 100 ids.
+                objects.filter(claim=claim).update(**marked)
+                return
             if sent_ids:
-                # One UPDATE for the batch.
-                objects.filter(pk__in=sent_ids).update(
-                    attempts=F("attempts") + 1,
-                    published_at=timezone.now(),
-                    claim=None,
-                    claimed_until=None,
-                )
+                objects.filter(pk__in=sent_ids).update(**marked)
             for row in failures:
                 row.save(
                     using=self.using,
@@ -244,8 +282,8 @@ class OutboxRelay:
                         "claimed_until",
                     ],
                 )
-            if release:
-                objects.filter(claim=claim).update(claim=None, claimed_until=None)
+            # What is left of the claim (not confirmed) is released at once.
+            objects.filter(claim=claim).update(claim=None, claimed_until=None)
 
     def _record_failure(
         self, row: StoredMessage, exc: Exception, now: datetime

@@ -233,8 +233,6 @@ def test_the_kombu_transport_publishes_the_envelope_and_its_tracing_headers(
     assert sent["routing_key"] == "document_registered_v1"
     assert sent["delivery_mode"] == 2
     assert sent["message_id"] == str(envelope.id)
-    # Bounded: a silent broker cannot keep the caller waiting.
-    assert 0 < sent["timeout"] <= 10.0
     assert sent["headers"] == {
         "message_type": "document_registered_v1",
         "correlation_id": "c",

@@ -66,15 +66,18 @@ class Envelope:
 
     def body(self) -> bytes:
         """The JSON body sent to the broker."""
-        return json.dumps(
-            wire_envelope(
-                message_id=self.id,
-                created_at=self.created_at,
-                type=self.type,
-                payload=self.payload,
-            ),
-            cls=DjangoJSONEncoder,
-        ).encode()
+        envelope = wire_envelope(
+            message_id=self.id,
+            created_at=self.created_at,
+            type=self.type,
+            payload=self.payload,
+        )
+        try:
+            # A payload read back from the store is plain JSON: the C encoder.
+            return json.dumps(envelope).encode()
+        except TypeError:
+            # Built in Python: UUIDs, datetimes, decimals...
+            return json.dumps(envelope, cls=DjangoJSONEncoder).encode()
 
 
 class TransportUnavailable(Exception):

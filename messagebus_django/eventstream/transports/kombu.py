@@ -119,6 +119,8 @@ class KombuTransport(Transport):
         self._producer: Producer | None = None
         self._published = 0
         """Messages published on the current channel: the last delivery tag."""
+        self._write_timeout = 0.0
+        """The current connection's socket write timeout (``SO_SNDTIMEO``)."""
         self._waiting: OrderedDict[int, int] = OrderedDict()
         """Delivery tag -> index in the batch, of the messages not yet confirmed."""
         self._outcomes: list[Outcome] = []
@@ -202,6 +204,7 @@ class KombuTransport(Transport):
             self._connection = connection
             self._producer = Producer(channel, exchange=self.exchange)
             self._published = 0
+            self._write_timeout = timeout
         return self._producer
 
     def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
@@ -297,8 +300,14 @@ class KombuTransport(Transport):
         published = False
         try:
             producer = self._ensure_producer(_left(deadline))
+            # Each socket write is bounded by the connection's write timeout;
+            # the batch as a whole by the deadline, checked between publishes.
+            bound = self._write_timeout
             for index in indexes:
                 envelope = envelopes[index]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("the batch's deadline passed while publishing")
                 producer.publish(
                     envelope.body(),
                     routing_key=envelope.type,
@@ -308,7 +317,7 @@ class KombuTransport(Transport):
                     message_id=str(envelope.id),
                     headers={"message_type": envelope.type, **envelope.headers},
                     retry=False,
-                    timeout=_left(deadline),
+                    timeout=left if left < bound else None,
                 )
                 published = True
                 self._published += 1
