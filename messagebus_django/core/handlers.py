@@ -162,7 +162,7 @@ class _ScanResults(list[AsyncMessageHandler]):
 class _Hook:
     """A registered handler and the dependencies it asks for by name."""
 
-    __slots__ = ("callback", "is_async", "optional", "required")
+    __slots__ = ("callback", "direct", "is_async", "optional", "required")
 
     def __init__(self, callback: MessageHandler) -> None:
         self.callback = callback
@@ -179,6 +179,9 @@ class _Hook:
         self.optional = tuple(
             p.name for p in parameters if p.default is not inspect.Parameter.empty
         )
+        self.direct = self.is_async and not (self.required or self.optional)
+        """An ``async def`` taking no dependencies: the async bus awaits the
+        callback itself, without this hook's own coroutine in between."""
 
     @property
     def dependencies(self) -> list[str]:

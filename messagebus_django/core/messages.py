@@ -8,6 +8,7 @@ wire, so a renamed class keeps its serialized identity.
 from __future__ import annotations
 
 import os
+import struct
 import threading
 import time
 from collections.abc import Iterable, Mapping, MutableSequence
@@ -39,20 +40,25 @@ __all__ = [
 _uuid7_lock = threading.Lock()
 _uuid7_last_ms = 0
 _uuid7_counter = 0
-# Random bits are drawn from os.urandom in blocks (one system call for 512 ids).
-_RANDOM_BLOCK = 8 * 512
-_uuid7_random = b""
-_uuid7_offset = _RANDOM_BLOCK
+# Random bits are drawn from os.urandom in blocks (one system call for 512
+# ids), unpacked into 64-bit integers once per block.
+_RANDOM_COUNT = 512
+_RANDOM_BLOCK = struct.Struct(f">{_RANDOM_COUNT}Q")
+_uuid7_random: list[int] = []
 
 
 def _forget_random_block() -> None:
     # A forked child must not reuse its parent's random bits.
-    global _uuid7_random, _uuid7_offset
-    _uuid7_random, _uuid7_offset = b"", _RANDOM_BLOCK
+    _uuid7_random.clear()
 
 
 if hasattr(os, "register_at_fork"):  # pragma: no branch - absent on Windows only
     os.register_at_fork(after_in_child=_forget_random_block)
+
+# On the hot path of every message: looked up once, not per call.
+_new_object = object.__new__
+_set_slot = object.__setattr__
+_UNKNOWN_SAFETY = SafeUUID.unknown
 
 
 def uuid7() -> UUID:
@@ -61,32 +67,35 @@ def uuid7() -> UUID:
     Within one millisecond a 12-bit counter keeps the ids of this process
     strictly increasing, so sorting by id sorts by creation.
     """
-    global _uuid7_last_ms, _uuid7_counter, _uuid7_random, _uuid7_offset
+    global _uuid7_last_ms, _uuid7_counter
     with _uuid7_lock:
-        if _uuid7_offset >= _RANDOM_BLOCK:
-            _uuid7_random, _uuid7_offset = os.urandom(_RANDOM_BLOCK), 0
-        rand = int.from_bytes(_uuid7_random[_uuid7_offset : _uuid7_offset + 8], "big")
-        _uuid7_offset += 8
+        randoms = _uuid7_random
+        if not randoms:
+            randoms.extend(_RANDOM_BLOCK.unpack(os.urandom(_RANDOM_BLOCK.size)))
+        rand = randoms.pop()
         now_ms = time.time_ns() // 1_000_000
         if now_ms > _uuid7_last_ms:
             _uuid7_last_ms = now_ms
             # Start low in the counter space so a burst has room to grow.
-            _uuid7_counter = rand >> 55
+            _uuid7_counter = counter = rand >> 55
         else:
-            _uuid7_counter += 1
-            if _uuid7_counter > 0xFFF:
+            counter = _uuid7_counter = _uuid7_counter + 1
+            if counter > 0xFFF:
                 _uuid7_last_ms += 1
-                _uuid7_counter = 0
-        unix_ms, counter = _uuid7_last_ms, _uuid7_counter
-    value = (unix_ms & 0xFFFF_FFFF_FFFF) << 80
-    value |= 0x7 << 76
-    value |= counter << 64
-    value |= 0b10 << 62
-    value |= rand & 0x3FFF_FFFF_FFFF_FFFF
+                _uuid7_counter = counter = 0
+        unix_ms = _uuid7_last_ms
+    # 48 bits of time, version 7, 12 bits of counter, variant 0b10, 62 random.
+    value = (
+        (unix_ms & 0xFFFF_FFFF_FFFF) << 80
+        | 0x7 << 76
+        | counter << 64
+        | 0b10 << 62
+        | rand & 0x3FFF_FFFF_FFFF_FFFF
+    )
     # UUID(int=...) re-checks a value built to be in range; skip that.
-    uuid = object.__new__(UUID)
-    object.__setattr__(uuid, "int", value)
-    object.__setattr__(uuid, "is_safe", SafeUUID.unknown)
+    uuid = _new_object(UUID)
+    _set_slot(uuid, "int", value)
+    _set_slot(uuid, "is_safe", _UNKNOWN_SAFETY)
     return uuid
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
 import venusian
@@ -43,14 +43,21 @@ from messagebus_django.core.handlers import (
 )
 from messagebus_django.core.messages import GenericCommand, GenericEvent, Message
 from messagebus_django.core.observability import SinkholeMetricsStore
+from messagebus_django.core.repository import (
+    AsyncSinkholeMessageStoreRepository,
+    RepositoryBase,
+    SyncSinkholeMessageStoreRepository,
+)
 from messagebus_django.core.tracing import current_message, stamp_cause, stamp_root
 from messagebus_django.core.unit_of_work import (
+    _REPOSITORY_TYPES,
     AsyncAbstractUnitOfWork,
     AsyncUnitOfWorkTransaction,
     SyncAbstractUnitOfWork,
     SyncUnitOfWorkTransaction,
     TAsyncUow,
     TSyncUow,
+    _UnitOfWorkBase,
     run_without_loop,
 )
 
@@ -67,6 +74,12 @@ __all__ = [
 ]
 
 TResult = TypeVar("TResult")
+
+_MESSAGE_CLASSES = (GenericCommand, GenericEvent)
+_SINKHOLE_STORES = (
+    AsyncSinkholeMessageStoreRepository,
+    SyncSinkholeMessageStoreRepository,
+)
 
 
 class _MessageBus:
@@ -241,8 +254,71 @@ class _MessageBus:
                 self.add_listener(msg_type, handler)
 
     def _check_message(self, message: object) -> None:
-        if not isinstance(message, GenericCommand | GenericEvent):
+        if not isinstance(message, _MESSAGE_CLASSES):
             raise RuntimeError(f"{message} was not an Event or Command")
+
+    # The steps that AsyncMessageBus.handle and SyncMessageBus.handle share.
+
+    def _start(
+        self,
+        message: Message[Any],
+        transaction: Any,
+        transient_dependencies: dict[str, Any],
+        *,
+        async_: bool,
+    ) -> tuple[Any, Any, Any, HandlerDependencies]:
+        """Check the arguments of ``handle``; stamp the command.
+
+        Returns the unit of work, its metrics store and message store (each
+        ``None`` when it is the default that does nothing, so that the loop
+        skips it) and the call's dependencies.
+        """
+        self._check_message(message)
+        # A plain class check first: the ABC check is slower, and only
+        # needed to explain a mistake.
+        if async_:
+            if not isinstance(transaction, AsyncUnitOfWorkTransaction) and isinstance(
+                transaction, AsyncAbstractUnitOfWork
+            ):
+                raise TypeError(
+                    "handle() takes the transaction, not the unit of work: "
+                    "'async with uow as transaction: await bus.handle(cmd, transaction)'"
+                )
+        elif not isinstance(transaction, SyncUnitOfWorkTransaction) and isinstance(
+            transaction, SyncAbstractUnitOfWork
+        ):
+            raise TypeError(
+                "handle() takes the transaction, not the unit of work: "
+                "'with uow as transaction: bus.handle(cmd, transaction)'"
+            )
+        uow = transaction.uow
+        metrics = uow.metrics_store
+        if type(metrics) is SinkholeMetricsStore:
+            metrics = None  # nothing measures: spare the calls
+        store = uow.messagestore
+        if type(store) in _SINKHOLE_STORES and store.publisher is None:
+            store = None  # nothing is kept
+        resolve = HandlerDependencies(
+            self.dependencies, transient_dependencies, transaction
+        )
+        stamp_root(message)
+        return uow, metrics, store, resolve
+
+    def _route(
+        self, message: Message[Any], metrics: Any, checked: bool
+    ) -> tuple[_Hook | None, Iterable[_Hook]]:
+        """The command hook of ``message``, or else its event hooks; count it."""
+        if not checked:
+            self._check_message(message)
+        msg_type = type(message)
+        if metrics is not None:
+            metrics.inc_messages_processed_total(message.metadata)
+        command_hook = self.commands_registry.get(msg_type)
+        if command_hook is not None:
+            return command_hook, ()
+        if isinstance(message, GenericCommand):
+            raise self._missing_handler(msg_type)
+        return None, self.events_registry.get(msg_type, ())
 
     def _missing_handler(self, msg_type: type[Message[Any]]) -> MissingHandlerError:
         return MissingHandlerError(
@@ -287,77 +363,46 @@ class AsyncMessageBus(_MessageBus, Generic[TAsyncUow]):
         command with no handler is a :class:`MissingHandlerError`. The
         parameters are ``messagebus``'s names: ``uow`` is the transaction.
         """
-        return await self._handle_message(command, uow, transient_dependencies)
-
-    async def _handle_message(
-        self,
-        message: Message[Any],
-        transaction: AsyncUnitOfWorkTransaction[TAsyncUow],
-        transient_dependencies: dict[str, Any],
-    ) -> Any:
-        self._check_message(message)
-        # A plain class check first: the ABC check is slower, and only
-        # needed to explain a mistake.
-        given: object = transaction  # callers may pass anything
-        if not isinstance(given, AsyncUnitOfWorkTransaction) and isinstance(
-            given, AsyncAbstractUnitOfWork
-        ):
-            raise TypeError(
-                "handle() takes the transaction, not the unit of work: "
-                "'async with uow as transaction: await bus.handle(cmd, transaction)'"
-            )
-        uow = transaction.uow
-        metrics = uow.metrics_store
-        if type(metrics) is SinkholeMetricsStore:
-            # Nothing measures: spare the timer on the hot path.
-            return await self._handle(
-                message, transaction, uow, metrics, transient_dependencies
-            )
-        with metrics.command_processing_timer(message):
-            return await self._handle(
-                message, transaction, uow, metrics, transient_dependencies
-            )
-
-    async def _handle(
-        self,
-        message: Message[Any],
-        transaction: AsyncUnitOfWorkTransaction[TAsyncUow],
-        uow: TAsyncUow,
-        metrics: Any,
-        transient_dependencies: dict[str, Any],
-    ) -> Any:
-        messagestore = uow.messagestore
-        resolve = HandlerDependencies(
-            self.dependencies, transient_dependencies, transaction
+        # One frame for the whole loop: the steps it shares with
+        # SyncMessageBus.handle are plain functions, only the calls of the
+        # handlers and the message store differ (awaited here).
+        transaction = uow
+        work, metrics, store, resolve = self._start(
+            command, transaction, transient_dependencies, async_=True
         )
         result: Any = None
-        stamp_root(message)
-        queue: deque[Message[Any]] = deque((message,))
+        queue: deque[Message[Any]] = deque((command,))
         first = True
-        while queue:
-            current = queue.popleft()
-            self._check_message(current)
-            msg_type = type(current)
-            metrics.inc_messages_processed_total(current.metadata)
-            token = current_message.set(current)
-            try:
-                command_hook = self.commands_registry.get(msg_type)
-                if command_hook is not None:
-                    returned = await command_hook(current, transaction, resolve, self)
-                    if first:
-                        result = returned
-                    _enqueue(queue, uow.collect_new_events(), current)
-                elif isinstance(current, GenericCommand):
-                    raise self._missing_handler(msg_type)
-                else:
-                    for hook in self.events_registry.get(msg_type, ()):
-                        await hook(current, transaction, resolve, self)
-                        _enqueue(queue, uow.collect_new_events(), current)
-                await messagestore.add(current)
-                metrics.observe_message(current)
-            finally:
-                current_message.reset(token)
-            first = False
+        with _timer(metrics, command):
+            while queue:
+                current = queue.popleft()
+                command_hook, event_hooks = self._route(current, metrics, first)
+                token = current_message.set(current)
+                try:
+                    if command_hook is not None:
+                        if command_hook.direct:
+                            returned = await command_hook.callback(current, transaction)
+                        else:
+                            returned = await command_hook(
+                                current, transaction, resolve, self
+                            )
+                        if first:
+                            result = returned
+                        _enqueue(queue, work, current)
+                    else:
+                        for hook in event_hooks:
+                            if hook.direct:
+                                await hook.callback(current, transaction)
+                            else:
+                                await hook(current, transaction, resolve, self)
+                            _enqueue(queue, work, current)
+                    if store is not None:
+                        await store.add(current)
+                    if metrics is not None:
+                        metrics.observe_message(current)
+                finally:
+                    current_message.reset(token)
+                first = False
         return result
 
 
@@ -378,61 +423,38 @@ class SyncMessageBus(_MessageBus, Generic[TSyncUow]):
     ) -> Any:
         """Handle a command and, breadth-first, the events it causes (see
         :meth:`AsyncMessageBus.handle`)."""
-        return self._handle_message(command, uow, transient_dependencies)
-
-    def _handle_message(
-        self,
-        message: Message[Any],
-        transaction: SyncUnitOfWorkTransaction[TSyncUow],
-        transient_dependencies: dict[str, Any],
-    ) -> Any:
-        self._check_message(message)
-        given: object = transaction
-        if not isinstance(given, SyncUnitOfWorkTransaction) and isinstance(
-            given, SyncAbstractUnitOfWork
-        ):
-            raise TypeError(
-                "handle() takes the transaction, not the unit of work: "
-                "'with uow as transaction: bus.handle(cmd, transaction)'"
-            )
-        uow = transaction.uow
-        metrics = uow.metrics_store
-        with metrics.command_processing_timer(message):
-            messagestore = uow.messagestore
-            resolve = HandlerDependencies(
-                self.dependencies, transient_dependencies, transaction
-            )
-            result: Any = None
-            stamp_root(message)
-            queue: deque[Message[Any]] = deque((message,))
-            first = True
+        transaction = uow
+        work, metrics, store, resolve = self._start(
+            command, transaction, transient_dependencies, async_=False
+        )
+        result: Any = None
+        queue: deque[Message[Any]] = deque((command,))
+        first = True
+        with _timer(metrics, command):
             while queue:
                 current = queue.popleft()
-                self._check_message(current)
-                msg_type = type(current)
-                metrics.inc_messages_processed_total(current.metadata)
+                command_hook, event_hooks = self._route(current, metrics, first)
                 token = current_message.set(current)
                 try:
-                    command_hook = self.commands_registry.get(msg_type)
                     if command_hook is not None:
                         returned = command_hook.call_sync(
                             current, transaction, resolve, self
                         )
                         if first:
                             result = returned
-                        _enqueue(queue, uow.collect_new_events(), current)
-                    elif isinstance(current, GenericCommand):
-                        raise self._missing_handler(msg_type)
+                        _enqueue(queue, work, current)
                     else:
-                        for hook in self.events_registry.get(msg_type, ()):
+                        for hook in event_hooks:
                             hook.call_sync(current, transaction, resolve, self)
-                            _enqueue(queue, uow.collect_new_events(), current)
-                    messagestore.add(current)
-                    metrics.observe_message(current)
+                            _enqueue(queue, work, current)
+                    if store is not None:
+                        store.add(current)
+                    if metrics is not None:
+                        metrics.observe_message(current)
                 finally:
                     current_message.reset(token)
                 first = False
-            return result
+        return result
 
 
 class _SyncView(SyncMessageBus[Any]):
@@ -467,9 +489,58 @@ class _SyncView(SyncMessageBus[Any]):
         return self.source.missing_dependency_hint(name)
 
 
-def _enqueue(
-    queue: deque[Message[Any]], raised: Iterator[Message[Any]], cause: Message[Any]
-) -> None:
-    for message in raised:
+def _enqueue(queue: deque[Message[Any]], uow: Any, cause: Message[Any]) -> None:
+    """Queue the events the handler just raised (the unit of work's new events)."""
+    kind = type(uow)
+    if (
+        kind.collect_new_events is _collect_new_events
+        and kind.iter_repositories is _iter_repositories
+    ):
+        # The unit of work's own: its repositories' models, looked at here
+        # without the generators (this runs after every handler, and most
+        # raise nothing).
+        for member in vars(uow).values():
+            kind = type(member)
+            is_repository = _REPOSITORY_TYPES.get(kind)
+            if is_repository is None:
+                is_repository = _REPOSITORY_TYPES[kind] = issubclass(
+                    kind, RepositoryBase
+                )
+            if not is_repository:
+                continue
+            seen = member.seen
+            while seen:
+                messages = seen.pop(0).messages
+                while messages:
+                    message = messages.pop(0)
+                    stamp_cause(message, cause)
+                    queue.append(message)
+        return
+    for message in uow.collect_new_events():
         stamp_cause(message, cause)
         queue.append(message)
+
+
+_collect_new_events = _UnitOfWorkBase.collect_new_events
+_iter_repositories = _UnitOfWorkBase.iter_repositories
+
+
+class _NoTimer:
+    """The timer when nothing measures: a context manager that does nothing."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+
+_NO_TIMER = _NoTimer()
+
+
+def _timer(metrics: Any, message: Message[Any]) -> Any:
+    if metrics is None:
+        return _NO_TIMER
+    return metrics.command_processing_timer(message)

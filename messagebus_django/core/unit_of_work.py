@@ -238,7 +238,9 @@ class AsyncAbstractUnitOfWork(
     async def __aenter__(self) -> AsyncUnitOfWorkTransaction[Self]:
         transaction = AsyncUnitOfWorkTransaction(self)
         self._transaction = transaction
-        return await transaction.__aenter__()
+        # transaction.__aenter__(), without awaiting one more coroutine.
+        transaction._check_can_enter()
+        return transaction
 
     async def __aexit__(
         self,
@@ -246,7 +248,11 @@ class AsyncAbstractUnitOfWork(
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self._transaction.__aexit__(exc_type, exc, tb)
+        transaction = self._transaction
+        if exc is None and transaction.status is TransactionStatus.committed:
+            transaction._closed()  # the common end, without one more coroutine
+            return
+        await transaction.__aexit__(exc_type, exc, tb)
 
 
 class SyncAbstractUnitOfWork(
@@ -319,13 +325,17 @@ TSyncUow_co = TypeVar(
 _ENDABLE = (TransactionStatus.running, TransactionStatus.streaming)
 
 
-class _TransactionBase:
+_TUow_co = TypeVar("_TUow_co", covariant=True)
+
+
+class _TransactionBase(Generic[_TUow_co]):
     """State checks and messages the async and sync transactions share."""
 
     status: TransactionStatus
-    uow: Any
+    uow: _TUow_co
 
-    def __init__(self) -> None:
+    def __init__(self, uow: _TUow_co) -> None:
+        self.uow = uow
         self.status = TransactionStatus.running
         self._listeners: list[Any] = []
 
@@ -338,7 +348,8 @@ class _TransactionBase:
     @property
     def metrics_store(self) -> AbstractMetricsStore:
         """The unit of work's metrics store."""
-        store: AbstractMetricsStore = self.uow.metrics_store
+        uow: Any = self.uow
+        store: AbstractMetricsStore = uow.metrics_store
         return store
 
     def add_listener(self, listener: Any) -> Any:
@@ -390,7 +401,7 @@ class _TransactionBase:
         self.status = TransactionStatus.closed
 
 
-class AsyncUnitOfWorkTransaction(_TransactionBase, Generic[TAsyncUow_co]):
+class AsyncUnitOfWorkTransaction(_TransactionBase[TAsyncUow_co], Generic[TAsyncUow_co]):
     """One transaction of a unit of work; what service handlers receive.
 
     Attribute access falls through to the unit of work, so
@@ -400,10 +411,6 @@ class AsyncUnitOfWorkTransaction(_TransactionBase, Generic[TAsyncUow_co]):
 
     uow: TAsyncUow_co
     """The unit of work of this transaction."""
-
-    def __init__(self, uow: TAsyncUow_co) -> None:
-        super().__init__()
-        self.uow = uow
 
     @property
     def messagestore(self) -> AsyncAbstractMessageStoreRepository:
@@ -487,15 +494,11 @@ class AsyncUnitOfWorkTransaction(_TransactionBase, Generic[TAsyncUow_co]):
         self._closed()
 
 
-class SyncUnitOfWorkTransaction(_TransactionBase, Generic[TSyncUow_co]):
+class SyncUnitOfWorkTransaction(_TransactionBase[TSyncUow_co], Generic[TSyncUow_co]):
     """:class:`AsyncUnitOfWorkTransaction` of a sync unit of work."""
 
     uow: TSyncUow_co
     """The unit of work of this transaction."""
-
-    def __init__(self, uow: TSyncUow_co) -> None:
-        super().__init__()
-        self.uow = uow
 
     @property
     def messagestore(self) -> SyncAbstractMessageStoreRepository:
