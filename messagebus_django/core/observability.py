@@ -33,6 +33,12 @@ class AbstractMetricsStore(abc.ABC):
     Every method is called on the hot path of a command: keep them cheap.
     """
 
+    @property
+    def idle(self) -> bool:
+        """Whether the store would do nothing now: a bus then skips calling it
+        for the messages of one ``handle`` (asked once, at its start)."""
+        return False
+
     @abc.abstractmethod
     def inc_beginned_transaction_count(self) -> None:
         """A transaction started (``async with uow`` / ``with uow``)."""
@@ -91,6 +97,11 @@ class AbstractMetricsStore(abc.ABC):
 
 class SinkholeMetricsStore(AbstractMetricsStore):
     """A metrics store that keeps nothing: the default of every unit of work."""
+
+    @property
+    def idle(self) -> bool:
+        """Idle, unless a subclass may do something after all."""
+        return type(self) is SinkholeMetricsStore
 
     def inc_beginned_transaction_count(self) -> None:
         """Do nothing."""

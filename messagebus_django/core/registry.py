@@ -42,7 +42,6 @@ from messagebus_django.core.handlers import (
     sync_listen,
 )
 from messagebus_django.core.messages import GenericCommand, GenericEvent, Message
-from messagebus_django.core.observability import SinkholeMetricsStore
 from messagebus_django.core.repository import (
     AsyncSinkholeMessageStoreRepository,
     RepositoryBase,
@@ -293,7 +292,7 @@ class _MessageBus:
             )
         uow = transaction.uow
         metrics = uow.metrics_store
-        if type(metrics) is SinkholeMetricsStore:
+        if metrics.idle:
             metrics = None  # nothing measures: spare the calls
         store = uow.messagestore
         if type(store) in _SINKHOLE_STORES and store.publisher is None:

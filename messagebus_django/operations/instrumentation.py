@@ -30,6 +30,15 @@ class SignallingMetricsStore(AbstractMetricsStore):
     def __init__(self, inner: AbstractMetricsStore) -> None:
         self.inner = inner
 
+    @property
+    def idle(self) -> bool:
+        """Idle when the wrapped store is and nobody listens to ``message_handled``."""
+        return (
+            type(self) is SignallingMetricsStore
+            and self.inner.idle
+            and not signals.message_handled.receivers
+        )
+
     def inc_beginned_transaction_count(self) -> None:
         self.inner.inc_beginned_transaction_count()
 

@@ -86,6 +86,8 @@ def _observe_dispatch(
     **kwargs: Any,
 ) -> None:
     metrics_store: AbstractMetricsStore = uow.metrics_store
+    if metrics_store.idle:
+        return  # nothing measures: spare listing the handled messages
     handled = (
         []
         if outcome == "failed"
