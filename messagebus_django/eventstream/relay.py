@@ -26,8 +26,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID, uuid4
 
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connections, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from messagebus_django import signals
@@ -208,7 +208,10 @@ class OutboxRelay:
             pending = pending.filter(
                 Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
             )
+        outermost = not connections[self.using].in_atomic_block
         with transaction.atomic(using=self.using):
+            if outermost:
+                _no_commit_wait(self.using)
             # Not one UPDATE with the SELECT as its subquery: PostgreSQL may
             # run such a subquery again per row, ignoring its LIMIT.
             candidates = [
@@ -221,8 +224,8 @@ class OutboxRelay:
                 return []
             # The UPDATE checks again that no live claim is there: on SQLite
             # (no row locks) another relay may have claimed some meanwhile.
-            claimed = objects.filter(
-                PENDING, free, pk__in=[row.id for row in candidates]
+            claimed = _by_ids(
+                objects.filter(PENDING, free), [row.id for row in candidates]
             ).update(claim=claim, claimed_until=now + self.lease)
             if claimed == len(candidates):
                 return candidates
@@ -263,13 +266,16 @@ class OutboxRelay:
             "claim": None,
             "claimed_until": None,
         }
+        outermost = not connections[self.using].in_atomic_block
         with transaction.atomic(using=self.using):
+            if outermost:
+                _no_commit_wait(self.using)
             if everything:
                 # The common case: one UPDATE by the claim, not by 100 ids.
                 objects.filter(claim=claim).update(**marked)
                 return
             if sent_ids:
-                objects.filter(pk__in=sent_ids).update(**marked)
+                _by_ids(objects, sent_ids).update(**marked)
             for row in failures:
                 row.save(
                     using=self.using,
@@ -319,6 +325,37 @@ class OutboxRelay:
         from messagebus_django.models import PENDING, StoredMessage
 
         return StoredMessage.objects.using(self.using).filter(PENDING).count()
+
+
+def _by_ids(
+    queryset: QuerySet[StoredMessage], ids: list[UUID]
+) -> QuerySet[StoredMessage]:
+    """``queryset.filter(pk__in=ids)``; on PostgreSQL with one array parameter.
+
+    A batch's ids as ``id = ANY(%s)``: one parameter instead of a hundred for
+    the ORM to prepare and psycopg to interpolate.
+    """
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return queryset.filter(pk__in=ids)
+    column = connection.ops.quote_name(queryset.model._meta.pk.column)
+    return queryset.extra(where=[f"{column} = ANY(%s)"], params=[ids])
+
+
+def _no_commit_wait(using: str) -> None:
+    """On PostgreSQL, let this transaction's COMMIT return before its WAL is flushed.
+
+    Only for the relay's own transactions (never an outer block of the caller's).
+
+    A claim or a mark lost to a crash of the database server costs no more
+    than a message sent again (the claim was a lease anyway; an unmarked row
+    is sent once more, and consumers deduplicate): the guarantee is at least
+    once either way. It spares each batch two waits for the disk.
+    """
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 @functools.cache
