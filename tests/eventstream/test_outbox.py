@@ -381,3 +381,42 @@ def test_the_committed_messages_are_told_to_the_signal(
     assert told[0]["using"] == "default"
     # The event stream's receiver sent it, right after the commit.
     assert [e.id for e in memory_transport.sent] == [event.id]
+
+
+def test_on_postgresql_only_the_relays_own_transactions_skip_the_commit_wait(
+    memory_transport: InMemoryTransport,
+) -> None:
+    """``synchronous_commit`` off for the claim and the mark, never for the caller's block."""
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's")
+    from django.db import transaction
+    from django.test.utils import CaptureQueriesContext
+
+    with override_settings(MESSAGEBUS_RELAY_ON_COMMIT=False):
+        dispatch(register(code=_code(1), title="Document 1"))
+    # Inside the test's own atomic block: the relay's blocks are savepoints.
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        assert OutboxRelay().relay_once().sent == 1
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone() == ("on",)
+    assert not [q for q in queries if "synchronous_commit TO OFF" in q["sql"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_the_claim_and_the_mark_do_not_wait_for_the_disk(
+    memory_transport: InMemoryTransport,
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's")
+    from django.test.utils import CaptureQueriesContext
+
+    with override_settings(MESSAGEBUS_RELAY_ON_COMMIT=False):
+        dispatch(register(code=_code(1), title="Document 1"))
+    with CaptureQueriesContext(connection) as queries:
+        assert OutboxRelay().relay_once().sent == 1
+    off = [q for q in queries if "synchronous_commit TO OFF" in q["sql"]]
+    assert len(off) == 2  # the claim's transaction and the mark's
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone() == ("on",)  # SET LOCAL: gone with them
