@@ -8,7 +8,6 @@ wire, so a renamed class keeps its serialized identity.
 from __future__ import annotations
 
 import os
-import struct
 import threading
 import time
 from collections.abc import Iterable, Mapping, MutableSequence
@@ -41,15 +40,17 @@ _uuid7_lock = threading.Lock()
 _uuid7_last_ms = 0
 _uuid7_counter = 0
 # Random bits are drawn from os.urandom in blocks (one system call for 512
-# ids), unpacked into 64-bit integers once per block.
-_RANDOM_COUNT = 512
-_RANDOM_BLOCK = struct.Struct(f">{_RANDOM_COUNT}Q")
-_uuid7_random: list[int] = []
+# ids), read as 64-bit integers through a memoryview: a block of constant
+# size, replaced when used up.
+_RANDOM_BYTES = 8 * 512
+_uuid7_random = memoryview(b"").cast("Q")
+_uuid7_index = 0
 
 
 def _forget_random_block() -> None:
     # A forked child must not reuse its parent's random bits.
-    _uuid7_random.clear()
+    global _uuid7_random, _uuid7_index
+    _uuid7_random, _uuid7_index = memoryview(b"").cast("Q"), 0
 
 
 if hasattr(os, "register_at_fork"):  # pragma: no branch - absent on Windows only
@@ -67,12 +68,14 @@ def uuid7() -> UUID:
     Within one millisecond a 12-bit counter keeps the ids of this process
     strictly increasing, so sorting by id sorts by creation.
     """
-    global _uuid7_last_ms, _uuid7_counter
+    global _uuid7_last_ms, _uuid7_counter, _uuid7_random, _uuid7_index
     with _uuid7_lock:
-        randoms = _uuid7_random
-        if not randoms:
-            randoms.extend(_RANDOM_BLOCK.unpack(os.urandom(_RANDOM_BLOCK.size)))
-        rand = randoms.pop()
+        index = _uuid7_index
+        if index >= len(_uuid7_random):
+            _uuid7_random = memoryview(os.urandom(_RANDOM_BYTES)).cast("Q")
+            index = 0
+        rand = _uuid7_random[index]
+        _uuid7_index = index + 1
         now_ms = time.time_ns() // 1_000_000
         if now_ms > _uuid7_last_ms:
             _uuid7_last_ms = now_ms
