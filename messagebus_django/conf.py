@@ -103,6 +103,7 @@ DEFAULTS: dict[str, Any] = {
     "RELAY_ON_COMMIT_TIMEOUT": 1.0,
     "RELAY_LEASE": 60.0,
     "CONSUMER_MAX_REDELIVERIES": 3,
+    "TASKS_LEASE": 600.0,
 }
 """Each setting's default, without its ``MESSAGEBUS_`` prefix."""
 
@@ -228,6 +229,10 @@ class Settings:
     @property
     def RELAY_LEASE(self) -> float:
         return float(self.raw("RELAY_LEASE"))
+
+    @property
+    def TASKS_LEASE(self) -> float:
+        return float(self.raw("TASKS_LEASE"))
 
     @property
     def CONSUMER_MAX_REDELIVERIES(self) -> int:
