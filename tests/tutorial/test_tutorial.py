@@ -166,7 +166,8 @@ def test_every_file_of_the_tutorial_is_a_labelled_block() -> None:
         "catalog/consumers.py",
     }
     assert {path for path, appended, _ in file_blocks() if appended} == {
-        "mysite/settings.py"
+        "mysite/settings.py",
+        "catalog/service/handlers.py",
     }
 
 
