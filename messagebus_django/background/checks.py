@@ -33,7 +33,7 @@ def check_background_handlers(registrations: list[Registration]) -> list[CheckMe
         return []
     try:
         framework()
-    except TasksFrameworkMissing as exc:  # pragma: no cover - extra in dev group
+    except TasksFrameworkMissing as exc:
         return [
             Error(
                 str(exc),

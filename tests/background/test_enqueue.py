@@ -425,3 +425,32 @@ def test_without_django_tasks_db_no_backend_stores_in_the_database() -> None:
     apps = [app for app in settings.INSTALLED_APPS if app != "django_tasks_db"]
     with override_settings(INSTALLED_APPS=apps):
         assert not stores_in(backend, "default")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("immediate")
+async def test_adispatch_runs_the_background_handler_after_commit() -> None:
+    from asgiref.sync import sync_to_async
+
+    from messagebus_django import adispatch
+
+    await adispatch(RegisterDocument(code="A1", title="Async", author="Herbert"))
+    assert await sync_to_async(indexed)() == ["Async"]
+
+
+def test_without_a_tasks_framework_the_error_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The tasks extra is in the dev group: hide the framework, as a project
+    # without the extra on Django 5.2 would be.
+    from messagebus_django.background import compat
+    from messagebus_django.background.checks import check_background_handlers
+    from messagebus_django.dispatching.bus import get_bus
+
+    monkeypatch.setattr(compat, "find_spec", lambda name: None)
+    with pytest.raises(compat.TasksFrameworkMissing, match=r"\[tasks\]"):
+        compat.framework()
+    with with_background(IMMEDIATE):
+        (error,) = check_background_handlers(get_bus().registrations())
+    assert error.id == "messagebus_django.E020"
+    assert 'pip install "messagebus-django[tasks]"' in error.msg
