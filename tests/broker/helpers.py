@@ -1,4 +1,4 @@
-"""Helpers of the broker tests: the skip marker, ISBNs, reading queues."""
+"""Helpers of the broker tests: the skip marker, the test app's messages, queues."""
 
 # kombu is typed only in part.
 # mypy: disallow-untyped-calls=False
@@ -15,11 +15,12 @@ from kombu.entity import Queue
 from kombu.message import Message as KombuMessage
 from kombu.messaging import Producer
 
-from books.domain.isbn import complete_isbn13
+from messagebus_django import uuid7
 from messagebus_django.eventstream.transports.kombu import (
     default_broker,
     topic_exchange,
 )
+from tests.testapp.messages import RegisterDocument
 
 BROKER_URL = os.environ.get("BROKER_URL", "")
 
@@ -31,9 +32,36 @@ MakeQueue = Callable[..., str]
 """The ``make_queue`` fixture: ``make_queue(*types)`` returns a new queue's name."""
 
 
-def isbn13(number: int) -> str:
-    """A valid ISBN-13, different for each ``number``."""
-    return complete_isbn13(f"978{number:09d}")
+REGISTERED = "document_registered_v1"
+"""The wire name of the test app's ``DocumentRegistered``."""
+
+
+def code(number: int) -> str:
+    """A distinct document code for each ``number``."""
+    return f"DOC{number:09d}"
+
+
+def register(number: int = 0, **fields: str) -> RegisterDocument:
+    """The test app's command registering document ``number``."""
+    values = {"title": f"Document {number}", "author": "Eric Evans", **fields}
+    return RegisterDocument(code=code(number), **values)
+
+
+def envelope(**payload: Any) -> dict[str, Any]:
+    """A ``document_registered_v1`` envelope as a producer sends it; ``payload``
+    replaces fields of the payload."""
+    return {
+        "id": str(uuid7()),
+        "created_at": "2026-11-26T07:00:00+00:00",
+        "type": REGISTERED,
+        "payload": {
+            "id": str(uuid7()),
+            "code": code(1),
+            "title": "Implementing DDD",
+            "author": "Vaughn Vernon",
+            **payload,
+        },
+    }
 
 
 def drain(broker: Connection, name: str) -> list[KombuMessage]:

@@ -81,15 +81,18 @@ def test_every_import_of_the_package_points_the_right_way() -> None:
 
 
 LIBRARY_TEST_DIRECTORIES = [
+    "tests.broker",
     "tests.core",
     "tests.django",
     "tests.eventstream",
+    "tests.faults",
     "tests.introspection",
     "tests.testapp",
     "tests.testing",
 ]
 """The library's tests, which run on its own test app (tests/testapp), not on
-the example. tests/broker and tests/faults still use the example's app."""
+the example. The example's own tests are in tests/books (its end-to-end
+consume path on RabbitMQ too)."""
 
 
 @pytest.mark.parametrize("directory", LIBRARY_TEST_DIRECTORIES)

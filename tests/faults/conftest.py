@@ -10,14 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection
-from django.test import override_settings
 
-from tests.books.conftest import BOOKSTORE_MESSAGEBUS_SETTINGS
-from tests.broker.conftest import (  # noqa: F401 - fixtures shared with tests/broker
-    _delete_the_test_exchanges,
-    broker,
-    make_queue,
-)
 from tests.broker.helpers import BROKER_URL
 from tests.faults.proxy import TcpProxy
 
@@ -52,18 +45,3 @@ def database_proxy() -> Iterator[TcpProxy]:
     proxy = TcpProxy(settings["HOST"] or "127.0.0.1", int(settings["PORT"] or 5432))
     yield proxy
     proxy.close()
-
-
-@pytest.fixture(autouse=True)
-def bookstore_messagebus_settings(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Until these tests move to the test app (tests/testapp), they run on the
-    bookstore's handlers, unit of work and notifier; test_poison and
-    test_consumer_properties already run on the test app (the suite's settings)."""
-    if request.module.__name__.rpartition(".")[2] in {
-        "test_consumer_properties",
-        "test_poison",
-    }:
-        yield
-        return
-    with override_settings(**BOOKSTORE_MESSAGEBUS_SETTINGS):
-        yield

@@ -22,7 +22,6 @@ from django.test import override_settings
 from django.utils import timezone
 from kombu.connection import Connection
 
-from books.domain.messages import RegisterBook
 from messagebus_django import Ok, dispatch
 from messagebus_django.eventstream.models import OutboxMessage
 from messagebus_django.eventstream.relay import OutboxRelay
@@ -31,7 +30,15 @@ from messagebus_django.eventstream.transports.kombu import (
     KombuTransport,
     default_broker,
 )
-from tests.broker.helpers import MakeQueue, drain, isbn13, requires_broker
+from tests.broker.helpers import (
+    REGISTERED,
+    MakeQueue,
+    drain,
+    envelope,
+    publish_raw,
+    register,
+    requires_broker,
+)
 from tests.faults.conftest import proxied_broker_url
 from tests.faults.processes import (
     WAIT,
@@ -43,14 +50,10 @@ from tests.faults.proxy import TcpProxy
 
 pytestmark = [requires_broker, pytest.mark.django_db(transaction=True)]
 
-TYPE = "book_registered_v1"
+TYPE = REGISTERED
 
 PATIENT = {"BROKER_CONNECT_TIMEOUT": 60, "PUBLISH_TIMEOUT": 60, "RELAY_LEASE": 120}
 """A relay that waits long on the broker: it is still waiting when the test looks."""
-
-
-def register(number: int) -> RegisterBook:
-    return RegisterBook(isbn=isbn13(number), title=f"Book {number}", author="Someone")
 
 
 def queue_events(*numbers: int) -> set[str]:
@@ -245,8 +248,6 @@ def test_a_consumer_notices_a_silent_broker_and_resumes(
     from messagebus_django import AsyncMessageBus
     from messagebus_django.eventstream.broker_consumer import BrokerConsumer
     from messagebus_django.eventstream.consumer import Consumer, Outcome
-    from tests.broker.helpers import publish_raw
-    from tests.faults.test_poison import envelope
 
     queue = make_queue(TYPE)
     settings.MESSAGEBUS_BROKER_HEARTBEAT = 1
