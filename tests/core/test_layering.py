@@ -104,6 +104,15 @@ def test_the_library_tests_do_not_import_the_example(directory: str) -> None:
     assert wrong_imports(ROOT, directory, rules) == []
 
 
+@pytest.mark.parametrize(
+    "package", ["messagebus_django", "books", "bookstore_project", "soak"]
+)
+def test_shipped_code_does_not_import_the_tests(package: str) -> None:
+    """What the sdist ships (the soak too) needs nothing from tests/."""
+    rules = [Rule(package, "tests", "shipped code does not import the tests")]
+    assert wrong_imports(ROOT, package, rules) == []
+
+
 def write(root: Path, files: dict[str, str]) -> None:
     for name, source in files.items():
         path = root / name

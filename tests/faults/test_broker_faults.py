@@ -30,7 +30,9 @@ from messagebus_django.eventstream.transports.kombu import (
     KombuTransport,
     default_broker,
 )
+from messagebus_django.testing.faults import TcpProxy
 from tests.broker.helpers import (
+    BROKER_URL,
     REGISTERED,
     MakeQueue,
     drain,
@@ -39,14 +41,12 @@ from tests.broker.helpers import (
     register,
     requires_broker,
 )
-from tests.faults.conftest import proxied_broker_url
 from tests.faults.processes import (
     WAIT,
     ManagedProcess,
     database_environment,
     wait_until,
 )
-from tests.faults.proxy import TcpProxy
 
 pytestmark = [requires_broker, pytest.mark.django_db(transaction=True)]
 
@@ -85,7 +85,7 @@ def test_dispatch_returns_while_the_broker_is_silent_and_the_event_waits(
         "default": {
             "BACKEND": "messagebus_django.eventstream.transports.kombu.KombuTransport",
             "OPTIONS": {
-                "url": proxied_broker_url(broker_proxy),
+                "url": broker_proxy.url_through(BROKER_URL),
                 "exchange": default_broker()[1],
             },
         }
@@ -117,7 +117,7 @@ def test_dispatch_returns_while_the_broker_is_silent_and_the_event_waits(
         broker_proxy.restore()
         reset_transport()
 
-    relay_transport = KombuTransport(proxied_broker_url(broker_proxy))
+    relay_transport = KombuTransport(broker_proxy.url_through(BROKER_URL))
     try:
         assert OutboxRelay(relay_transport).relay_pending().sent == 1
     finally:
@@ -151,7 +151,7 @@ def test_the_relay_holds_no_transaction_on_a_silent_broker_and_recovers(
         "0.2",
         env={
             **database_environment(),
-            "BROKER_URL": proxied_broker_url(broker_proxy),
+            "BROKER_URL": broker_proxy.url_through(BROKER_URL),
             "FAULTS_APPLICATION_NAME": "faults-relay",
         },
         messagebus=PATIENT,
@@ -194,7 +194,10 @@ def test_a_relay_killed_mid_batch_leaves_its_rows_to_another_once_its_claim_expi
     broker_proxy.silence()
     relay = ManagedProcess(
         "messagebus_relay",
-        env={**database_environment(), "BROKER_URL": proxied_broker_url(broker_proxy)},
+        env={
+            **database_environment(),
+            "BROKER_URL": broker_proxy.url_through(BROKER_URL),
+        },
         messagebus=PATIENT,
     )
     wait_for_stall(broker_proxy, relay)
@@ -255,7 +258,7 @@ def test_a_consumer_notices_a_silent_broker_and_resumes(
     consumer = BrokerConsumer(
         Consumer(queue, bus=AsyncMessageBus()),  # applying: the inbox record
         types=[TYPE],
-        url=proxied_broker_url(broker_proxy),
+        url=broker_proxy.url_through(BROKER_URL),
     )
     outcomes: list[Outcome] = []
     stop = threading.Event()
