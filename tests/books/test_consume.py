@@ -10,18 +10,16 @@ the test app (tests/broker/test_consume.py); this one keeps the example's path.
 
 from __future__ import annotations
 
-from io import StringIO
 from uuid import UUID
 
 import pytest
-from django.core.management import call_command
 from django.test import Client
 from kombu.connection import Connection
 
 from books.models import Book, NewArrival
 from messagebus_django.eventstream.models import InboxMessage, OutboxMessage
 from tests.books.conftest import MakeUser
-from tests.broker.helpers import MakeQueue, drain, requires_broker
+from tests.broker.helpers import MakeQueue, consume, drain, requires_broker
 
 pytestmark = [requires_broker, pytest.mark.django_db(transaction=True)]
 
@@ -42,24 +40,10 @@ def test_a_book_registered_on_the_api_becomes_a_new_arrival(
     book_id = UUID(response.json()["id"])
     assert OutboxMessage.objects.get().state == "sent"  # relayed after the commit
 
-    out = StringIO()
-    call_command(
-        "messagebus_consume",
-        "--queue",
-        queue,
-        "--handlers",
-        "books.consumers",
-        "--type",
-        TYPE,
-        "--idle-timeout",
-        "0.2",
-        "--max-messages",
-        "1",
-        stdout=out,
+    out = consume(
+        queue, "--max-messages", "1", handlers="books.consumers", message_type=TYPE
     )
-    assert "Consumer stopped: applied 1, duplicate 0, dead 0, given back 0." in (
-        out.getvalue()
-    )
+    assert "Consumer stopped: applied 1, duplicate 0, dead 0, given back 0." in out
     arrival = NewArrival.objects.get()
     assert (arrival.book_id, arrival.title, arrival.author) == (
         book_id,

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from kombu.connection import Connection
 from kombu.entity import Queue
 from kombu.message import Message as KombuMessage
@@ -88,3 +90,28 @@ def publish_raw(
         delivery_mode=2,
         **properties,
     )
+
+
+def consume(
+    queue: str,
+    *args: str,
+    handlers: str = "tests.testapp.consumers",
+    message_type: str = REGISTERED,
+) -> str:
+    """Run ``messagebus_consume`` on ``queue`` (``handlers``, one message
+    ``message_type``, a short idle timeout, then ``args``); return what it printed."""
+    out = StringIO()
+    call_command(
+        "messagebus_consume",
+        "--queue",
+        queue,
+        "--handlers",
+        handlers,
+        "--type",
+        message_type,
+        "--idle-timeout",
+        "0.2",
+        *args,
+        stdout=out,
+    )
+    return out.getvalue()

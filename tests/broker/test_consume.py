@@ -39,6 +39,7 @@ from messagebus_django.operations.shutdown import stop_on_signals
 from tests.broker.helpers import (
     REGISTERED,
     MakeQueue,
+    consume,
     drain,
     envelope,
     publish_raw,
@@ -50,25 +51,6 @@ from tests.testapp.models import Document, DocumentArrival
 pytestmark = [requires_broker, pytest.mark.django_db(transaction=True)]
 
 TYPE = REGISTERED
-
-
-def consume(queue: str, *args: str) -> str:
-    """Run the test app's consumer on ``queue``; return what it printed."""
-    out = StringIO()
-    call_command(
-        "messagebus_consume",
-        "--queue",
-        queue,
-        "--handlers",
-        "tests.testapp.consumers",
-        "--type",
-        TYPE,
-        "--idle-timeout",
-        "0.2",
-        *args,
-        stdout=out,
-    )
-    return out.getvalue()
 
 
 def test_the_story_dispatch_outbox_relay_broker_consumer_handler(
