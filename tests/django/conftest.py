@@ -17,4 +17,3 @@ def bridge_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
         pytest.skip("the installed asgiref lacks the internals")  # pragma: no cover
     monkeypatch.setattr(bridge, "INTERNALS_FOUND", path == "internals")
     return path
-
