@@ -4,6 +4,7 @@ django-tasks-db's DatabaseBackend (its worker: tests/background/test_worker.py).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -21,6 +22,7 @@ from django.utils.module_loading import import_string
 from messagebus_django import Err, dispatch
 from messagebus_django.background.enqueue import TASK_PATH
 from messagebus_django.background.runner import apply
+from messagebus_django.core.handlers import Background
 from messagebus_django.models import HandledEvent
 from tests.background.conftest import (
     DATABASE,
@@ -454,3 +456,34 @@ def test_without_a_tasks_framework_the_error_says_what_to_install(
         (error,) = check_background_handlers(get_bus().registrations())
     assert error.id == "messagebus_django.E020"
     assert 'pip install "messagebus-django[tasks]"' in error.msg
+
+
+def test_an_unknown_backend_is_an_error() -> None:
+    with with_background(DATABASE):
+        from messagebus_django.background.checks import check_background_handlers
+        from messagebus_django.core import Registration
+        from messagebus_django.dispatching.bus import get_bus
+
+        (registration,) = [
+            r for r in get_bus().registrations() if r.background is not None
+        ]
+        elsewhere = dataclasses.replace(
+            registration, background=Background(backend="elsewhere")
+        )
+        assert isinstance(elsewhere, Registration)
+        (error,) = check_background_handlers([elsewhere])
+    assert error.id == "messagebus_django.E021"
+    assert "elsewhere" in error.msg
+
+
+def test_a_database_backend_without_its_app_is_an_error() -> None:
+    from django.conf import settings
+
+    apps = [app for app in settings.INSTALLED_APPS if app != "django_tasks_db"]
+    with with_background(DATABASE), override_settings(INSTALLED_APPS=apps):
+        messages = [m for m in run_checks() if m.id == "messagebus_django.E021"]
+    assert [m.msg for m in messages] == [
+        f"The background handler {HANDLER} goes to django-tasks-db's "
+        "DatabaseBackend, and 'django_tasks_db' is not in INSTALLED_APPS: its "
+        "tasks could not be stored."
+    ]
