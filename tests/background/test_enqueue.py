@@ -487,3 +487,29 @@ def test_a_database_backend_without_its_app_is_an_error() -> None:
         "DatabaseBackend, and 'django_tasks_db' is not in INSTALLED_APPS: its "
         "tasks could not be stored."
     ]
+
+
+def test_the_task_is_made_even_where_the_default_queue_is_refused() -> None:
+    from messagebus_django.background.enqueue import handler_task
+    from messagebus_django.background.tasks import (
+        define_task,
+        run_background_handler,
+    )
+
+    func = run_background_handler.func
+    for tasks in (
+        {"default": {"BACKEND": DATABASE, "QUEUES": ["mail"]}},
+        {"mail": {"BACKEND": DATABASE}},
+    ):
+        with override_settings(TASKS=tasks):
+            task = define_task(func)
+            assert (task.func, task.queue_name, task.takes_context) == (
+                func,
+                "default",
+                True,
+            )
+    # Each handler's options are checked when it is enqueued.
+    with with_background(DATABASE, QUEUES=["mail"]):
+        assert handler_task(Background(queue_name="mail")).queue_name == "mail"
+        with pytest.raises(Exception, match="Queue 'default' is not valid"):
+            handler_task(Background())
