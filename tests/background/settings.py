@@ -14,6 +14,11 @@ from tests.settings import DATABASES, MESSAGEBUS_HANDLER_MODULES
 
 if os.environ.get("FAULTS_SQLITE"):
     DATABASES["default"]["NAME"] = os.environ["FAULTS_SQLITE"]
+elif "postgresql" in str(DATABASES["default"]["ENGINE"]):
+    # So that the test can wait until the worker's sessions are gone.
+    DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = (
+        "messagebus-background-worker"
+    )
 
 MESSAGEBUS_HANDLER_MODULES = [
     *MESSAGEBUS_HANDLER_MODULES,

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from messagebus_django import dispatch
 from messagebus_django.models import HandledEvent
@@ -35,6 +36,21 @@ def workers() -> Iterator[list[Worker]]:
     yield started
     for worker in started:
         worker.kill()
+    # PostgreSQL ends a killed client's session on its own time: wait for it,
+    # or the test database cannot be dropped at the end of the run.
+    wait_until(lambda: not worker_sessions(), "the workers' sessions are gone")
+
+
+def worker_sessions() -> int:
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+            ["messagebus-background-worker"],
+        )
+        (count,) = cursor.fetchone()
+    return int(count)
 
 
 def start(workers: list[Worker], *, gate: bool = False) -> Worker:
