@@ -8,7 +8,6 @@ the ``default`` backend and queue; each handler's options pick others with
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 from collections.abc import Callable
 from typing import Any
@@ -33,13 +32,18 @@ def define_task(func: Callable[..., Any]) -> Any:
     try:
         return tasks.task(takes_context=True)(func)
     except Exception:
-        task_class = importlib.import_module(f"{tasks.__name__}.base").Task
-        task = object.__new__(task_class)
-        for field in dataclasses.fields(task_class):
-            if field.default is not dataclasses.MISSING:
-                object.__setattr__(task, field.name, field.default)
-        object.__setattr__(task, "func", func)
-        object.__setattr__(task, "takes_context", True)
+        base = importlib.import_module(f"{tasks.__name__}.base")
+        task = object.__new__(base.Task)
+        # The fields of every version (Django 6.0's have no defaults).
+        for name, value in {
+            "func": func,
+            "priority": base.DEFAULT_TASK_PRIORITY,
+            "backend": base.DEFAULT_TASK_BACKEND_ALIAS,
+            "queue_name": base.DEFAULT_TASK_QUEUE_NAME,
+            "run_after": None,
+            "takes_context": True,
+        }.items():
+            object.__setattr__(task, name, value)
         return task
 
 
