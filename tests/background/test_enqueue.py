@@ -517,3 +517,31 @@ def test_the_task_is_made_even_where_the_default_queue_is_refused() -> None:
         assert handler_task(Background(queue_name="mail")).queue_name == "mail"
         with pytest.raises(Exception, match="Queue 'default' is not valid"):
             handler_task(Background())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_background_handler_gets_its_dependencies_and_their_after_commit_hook() -> (
+    None
+):
+    from django.conf import settings
+
+    from tests.testapp.notifications import SENT
+
+    SENT.clear()
+    with override_settings(
+        MESSAGEBUS_HANDLER_MODULES=[
+            *settings.MESSAGEBUS_HANDLER_MODULES,
+            "tests.background.notifying_handlers",
+        ],
+        TASKS={"default": {"BACKEND": IMMEDIATE}},
+    ):
+        register(title="Dune")
+        register(title="Broken", code="B1")
+    # The in-transaction notify_readers' notes, and the background handler's
+    # once its own transaction committed; nothing from the failed one.
+    assert [subject for subject, _ in SENT] == [
+        "New document: Dune",
+        "Background: Dune",
+        "New document: Broken",
+    ]
+    SENT.clear()
