@@ -12,8 +12,9 @@ backport (Django 5.2; ``pip install "messagebus-django[tasks]"``):
 - the backend's worker runs the handler in a unit of work of its own, once
   per (event, handler) (:mod:`~messagebus_django.background.runner`);
 - a task whose worker died (django-tasks-db leaves it RUNNING) is enqueued
-  again by ``manage.py messagebus_requeue_tasks``, failed ones too with
-  ``--failed`` (:mod:`~messagebus_django.background.recovery`).
+  again by ``manage.py messagebus_requeue_tasks`` (or at the start of
+  ``manage.py messagebus_db_worker``), failed ones too with ``--failed``
+  (:mod:`~messagebus_django.background.recovery`).
 
 See docs/background.md.
 """

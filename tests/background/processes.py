@@ -17,9 +17,17 @@ from tests.faults.processes import ROOT, ManagedProcess, database_environment
 
 
 class Worker(ManagedProcess):
-    """``manage.py db_worker`` polling every 0.1 s, with the background settings."""
+    """``manage.py db_worker`` (or ``command``, a wrapper of it) polling every
+    0.1 s, with the background settings."""
 
-    def __init__(self, *, gate: bool = False, env: Mapping[str, str] = {}) -> None:
+    def __init__(
+        self,
+        *,
+        gate: bool = False,
+        command: str = "db_worker",
+        options: tuple[str, ...] = (),
+        env: Mapping[str, str] = {},
+    ) -> None:
         environment = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.background.settings",
@@ -34,7 +42,8 @@ class Worker(ManagedProcess):
             [
                 sys.executable,
                 str(ROOT / "manage.py"),
-                "db_worker",
+                command,
+                *options,
                 "--interval",
                 "0.1",
                 "--no-startup-delay",

@@ -545,3 +545,43 @@ def test_a_background_handler_gets_its_dependencies_and_their_after_commit_hook(
         "New document: Broken",
     ]
     SENT.clear()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("database_backend")
+def test_messagebus_db_worker_puts_stale_tasks_back_then_works() -> None:
+    import signal
+
+    from django_tasks_db.models import DBTaskResult
+
+    register()
+    DBTaskResult.objects.update(
+        status="RUNNING", started_at=timezone.now() - timedelta(hours=1)
+    )
+    # db_worker installs its own SIGINT/SIGTERM handlers and sets its loggers'
+    # levels: give the test process its own back.
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    loggers = [logging.getLogger(name) for name in ("django_tasks", "django.tasks")]
+    loggers.append(logging.getLogger("django_tasks_db"))
+    levels = [logger.level for logger in loggers]
+    out = StringIO()
+    try:
+        call_command(
+            "messagebus_db_worker",
+            "--batch",
+            "--no-reload",
+            "--no-startup-delay",
+            "--verbosity",
+            "0",
+            stdout=out,
+        )
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+    assert out.getvalue() == (
+        "Re-enqueued 1 stale background task(s) (RUNNING for more than 600 s).\n"
+    )
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+    assert indexed() == ["Dune"]

@@ -53,8 +53,8 @@ def worker_sessions() -> int:
     return int(count)
 
 
-def start(workers: list[Worker], *, gate: bool = False) -> Worker:
-    worker = Worker(gate=gate)
+def start(workers: list[Worker], *, gate: bool = False, **how: Any) -> Worker:
+    worker = Worker(gate=gate, **how)
     workers.append(worker)
     return worker
 
@@ -120,11 +120,15 @@ def test_a_worker_killed_mid_handler_leads_to_one_effect(workers: list[Worker]) 
     first.kill()
     assert status() == "RUNNING"
     assert indexed() == []
-    # A worker starting now would not run it: db_worker never reclaims.
-    out = StringIO()
-    call_command("messagebus_requeue_tasks", "--older-than", "0", stdout=out)
-    assert out.getvalue().startswith("Re-enqueued 1 stale background task(s)")
-    second = start(workers, gate=True)
+    # db_worker would never take it back: messagebus_db_worker puts it back
+    # to READY first (here with no lease to wait for).
+    second = start(
+        workers,
+        gate=True,
+        command="messagebus_db_worker",
+        options=("--requeue-older-than", "0"),
+    )
+    second.wait_for_line(r"^Re-enqueued 1 stale background task\(s\)")
     second.wait_for_line(r"^gate ")
     second.open_gate()
     wait_until(lambda: status() == "SUCCESSFUL", "the second worker ran the task")
