@@ -33,6 +33,9 @@ INSTALLED_APPS = [
     # The example, for tests/books (its conftest applies the bookstore's
     # MESSAGEBUS_* settings) and the tests that run its pages.
     "books",
+    # django-tasks-db's task table, for the Tasks transport's worker tests
+    # (tests/eventstream/test_tasks_*.py); TASKS stays the immediate backend.
+    "django_tasks_db",
 ]
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
