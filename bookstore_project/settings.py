@@ -12,6 +12,7 @@ of a real deployment must share one key, so set the variable there);
 from __future__ import annotations
 
 import os
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +36,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "messagebus_django",
     "messagebus_django.eventstream",
-    # Django's Tasks framework, with its tasks in this database (the worker:
-    # manage.py db_worker, which `make run` starts).
+    # Django's Tasks framework (the django-tasks backport on Django 5.2), with
+    # its tasks in this database (the worker: manage.py db_worker, which
+    # `make run` starts).
     "django_tasks_db",
+    *([] if find_spec("django.tasks") else ["django_tasks"]),
     "books",
 ]
 

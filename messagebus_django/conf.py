@@ -114,6 +114,7 @@ DEFAULTS: dict[str, Any] = {
     "RELAY_LEASE": 60.0,
     "CONSUMER_MAX_REDELIVERIES": 3,
     "CONSUMERS": {},
+    "TASKS_LEASE": 600.0,
 }
 """Each setting's default, without its ``MESSAGEBUS_`` prefix."""
 
@@ -251,6 +252,10 @@ class Settings:
     @property
     def RELAY_LEASE(self) -> float:
         return float(self.raw("RELAY_LEASE"))
+
+    @property
+    def TASKS_LEASE(self) -> float:
+        return float(self.raw("TASKS_LEASE"))
 
     @property
     def CONSUMER_MAX_REDELIVERIES(self) -> int:

@@ -15,7 +15,6 @@ django-tasks-db's admin, says why).
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import logging
 import threading
@@ -27,7 +26,8 @@ from django.core.signals import setting_changed
 from django.db import DatabaseError
 from django.db.models import F
 
-from messagebus_django.conf import conf, tasks_framework
+from messagebus_django.background.compat import framework
+from messagebus_django.conf import conf
 from messagebus_django.dispatching.bus import build_bus
 from messagebus_django.eventstream.consumer import Consumer
 
@@ -35,9 +35,7 @@ __all__ = ["DeliveryFailed", "deliver_event", "local_consumers"]
 
 logger = logging.getLogger(__name__)
 
-_task: Callable[[Callable[..., Any]], Any] = importlib.import_module(
-    tasks_framework() or "django.tasks"
-).task
+_task: Callable[[Callable[..., Any]], Any] = framework().task
 
 
 class DeliveryFailed(Exception):

@@ -20,17 +20,17 @@ transport.
 from __future__ import annotations
 
 import functools
-import importlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.core.checks import CheckMessage, Error
+from django.core.exceptions import ImproperlyConfigured
 from django.db import InterfaceError, OperationalError, router
 from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from messagebus_django.conf import conf, tasks_framework
+from messagebus_django.conf import conf
 from messagebus_django.eventstream.transports import (
     DEFAULT_TRANSPORT,
     Envelope,
@@ -50,13 +50,9 @@ CONSUMER_KEYS = frozenset({"HANDLERS", "TYPES"})
 
 def task_backends() -> Any:
     """The Tasks framework's ``task_backends`` (``django.tasks`` preferred)."""
-    name = tasks_framework()
-    if name is None:
-        raise ImportError(
-            "Django's Tasks framework is missing: use Django 6.0+ or install "
-            "the tasks extra (pip install 'messagebus-django[tasks]')"
-        )
-    return importlib.import_module(name).task_backends
+    from messagebus_django.background.compat import backends
+
+    return backends()
 
 
 class TasksTransport(Transport):
@@ -140,7 +136,7 @@ class TasksTransport(Transport):
         messages.extend(check_consumers(alias))
         try:
             backends = task_backends()
-        except ImportError as exc:
+        except ImproperlyConfigured as exc:  # no Tasks framework installed
             error(str(exc))
             return messages
         name = options.get("backend", "default")
