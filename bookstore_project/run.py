@@ -2,7 +2,9 @@
 
     python -m bookstore_project.run [ADDRPORT]
 
-Starts, with this Python, from the repository's root:
+Puts the tasks a killed worker left RUNNING back to READY
+(``messagebus_requeue_tasks --older-than 0``), then starts, with this Python,
+from the repository's root:
 
 - ``manage.py runserver ADDRPORT`` (default ``127.0.0.1:8000``): the site;
 - ``manage.py db_worker``: the task worker, which applies the published
@@ -64,6 +66,18 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
+    # A worker killed last time (kill -9) left its task RUNNING: no worker
+    # runs yet, so whatever is RUNNING is stale and goes back to READY.
+    subprocess.run(
+        [
+            *commands(addrport)["worker"][:2],
+            "messagebus_requeue_tasks",
+            "--older-than",
+            "0",
+        ],
+        cwd=ROOT,
+        check=False,
+    )
     processes: dict[str, subprocess.Popen[bytes]] = {}
     status = 0
     try:
