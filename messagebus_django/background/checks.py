@@ -3,7 +3,8 @@
 ===========================  =====================================================
 ``messagebus_django.E020``   background handlers, but no tasks framework installed
 ``messagebus_django.E021``   a background handler's backend, queue or priority is
-                             refused by ``TASKS``
+                             refused by ``TASKS``, or its DatabaseBackend's app is
+                             not installed
 ``messagebus_django.W020``   background handlers go to the ImmediateBackend with
                              ``DEBUG`` off: they run in the dispatching process
 ===========================  =====================================================
@@ -11,6 +12,7 @@
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 
@@ -33,7 +35,7 @@ def check_background_handlers(registrations: list[Registration]) -> list[CheckMe
         return []
     try:
         framework()
-    except TasksFrameworkMissing as exc:  # pragma: no cover - extra in dev group
+    except TasksFrameworkMissing as exc:
         return [
             Error(
                 str(exc),
@@ -65,6 +67,19 @@ def check_background_handlers(registrations: list[Registration]) -> list[CheckMe
                 )
             )
             continue
+        if type(backend).__module__.startswith(
+            "django_tasks_db"
+        ) and not apps.is_installed("django_tasks_db"):
+            messages.append(
+                Error(
+                    f"The background handler {registration.qualified_name} goes to "
+                    "django-tasks-db's DatabaseBackend, and 'django_tasks_db' is not "
+                    "in INSTALLED_APPS: its tasks could not be stored.",
+                    hint="Add 'django_tasks_db' to INSTALLED_APPS and migrate.",
+                    obj=registration.handler,
+                    id=f"{PREFIX}.E021",
+                )
+            )
         if type(backend).__name__ == "ImmediateBackend":
             immediate.append(registration.qualified_name)
     if immediate and not settings.DEBUG:

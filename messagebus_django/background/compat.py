@@ -36,7 +36,7 @@ def framework_name() -> str | None:
         return "django.tasks"
     if find_spec("django_tasks") is not None:
         return "django_tasks"
-    return None  # pragma: no cover - the tasks extra is in the dev group
+    return None
 
 
 def framework() -> ModuleType:
@@ -46,7 +46,7 @@ def framework() -> ModuleType:
     ``TASKS`` setting changes, and logs each task's end.
     """
     name = framework_name()
-    if name is None:  # pragma: no cover - the tasks extra is in the dev group
+    if name is None:
         raise TasksFrameworkMissing(
             "Background handlers (background=True) run on Django's tasks "
             "framework: Django 6.0+, or on Django 5.2 the django-tasks backport. "

@@ -72,7 +72,7 @@ def background_of(handler: Callable[..., Any]) -> Background | None:
 
 
 @overload
-def async_listen(wrapped: THandler, /) -> THandler: ...
+def async_listen(wrapped: THandler) -> THandler: ...
 
 
 @overload
@@ -87,7 +87,6 @@ def async_listen(
 
 def async_listen(
     wrapped: THandler | None = None,
-    /,
     *,
     background: bool = False,
     backend: str | None = None,
@@ -128,7 +127,7 @@ def async_listen(
 
 
 @overload
-def sync_listen(wrapped: TSyncHandler, /) -> TSyncHandler: ...
+def sync_listen(wrapped: TSyncHandler) -> TSyncHandler: ...
 
 
 @overload
@@ -143,7 +142,6 @@ def sync_listen(
 
 def sync_listen(
     wrapped: TSyncHandler | None = None,
-    /,
     *,
     background: bool = False,
     backend: str | None = None,

@@ -4,6 +4,7 @@ django-tasks-db's DatabaseBackend (its worker: tests/background/test_worker.py).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -16,16 +17,24 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from messagebus_django import Err, dispatch
 from messagebus_django.background.enqueue import TASK_PATH
 from messagebus_django.background.runner import apply
+from messagebus_django.core.handlers import Background
 from messagebus_django.models import HandledEvent
-from tests.background.conftest import DATABASE, IMMEDIATE, with_background
+from tests.background.conftest import (
+    DATABASE,
+    DUMMY,
+    IMMEDIATE,
+    with_background,
+)
 from tests.testapp.messages import RegisterDocument
 from tests.testapp.models import DocumentActivity
 
 HANDLER = "tests.testapp.background_handlers:index_document"
+DummyBackend = import_string(DUMMY)
 
 
 def indexed() -> list[str]:
@@ -112,15 +121,26 @@ def test_each_event_is_applied_once_per_handler(dummy: Any) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_task_restores_the_tracing_ids(dummy: Any) -> None:
-    from messagebus_django.testing import capture_events
+    from messagebus_django.signals import message_handled
 
-    register()
-    (result,) = dummy.results
-    with capture_events() as captured:
+    seen: list[Any] = []
+
+    def keep(sender: Any, message: Any, **kwargs: Any) -> None:
+        seen.append(message)
+
+    message_handled.connect(keep)
+    try:
+        register()
+        (command, event) = seen
+        (result,) = dummy.results
+        seen.clear()
         apply(**result.kwargs)
-    del captured
-    handled = HandledEvent.objects.get()
-    assert str(handled.message_id) == result.kwargs["event"]["id"]
+    finally:
+        message_handled.disconnect(keep)
+    (again,) = seen
+    assert again.message_id == event.message_id
+    assert again.metadata.correlation_id == command.metadata.correlation_id
+    assert again.metadata.causation_id == command.message_id
 
 
 @pytest.mark.django_db(transaction=True)
@@ -291,3 +311,205 @@ def test_a_database_backend_passes_the_checks() -> None:
 
 def test_no_background_handler_no_check() -> None:
     assert check_ids() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_admin_shows_what_background_handlers_applied(
+    dummy: Any, admin_client: Any
+) -> None:
+    from django.urls import reverse
+
+    register()
+    (result,) = dummy.results
+    apply(**result.kwargs, task_id="task-1")
+    response = admin_client.get(
+        reverse("admin:messagebus_django_handledevent_changelist")
+    )
+    assert response.status_code == 200
+    assert HANDLER in response.content.decode()
+    assert "task-1" in response.content.decode()
+
+
+def test_messagebus_handlers_shows_background_handlers() -> None:
+    import json
+
+    with with_background(DATABASE):
+        out = StringIO()
+        call_command("messagebus_handlers", stdout=out)
+        assert f"    -> {HANDLER}  async  background\n" in out.getvalue()
+        out = StringIO()
+        call_command("messagebus_handlers", "--json", stdout=out)
+    (registered,) = [
+        e for e in json.loads(out.getvalue()) if e["type"] == "document_registered_v1"
+    ]
+    (handler,) = [h for h in registered["handlers"] if h["handler"] == HANDLER]
+    assert handler["background"] == {
+        "backend": None,
+        "queue_name": None,
+        "priority": None,
+    }
+
+
+def test_the_options_of_a_background_handler_are_shown() -> None:
+    from messagebus_django.core.handlers import Background
+    from messagebus_django.operations.introspection import _background_text
+
+    assert _background_text(Background(queue_name="mail", priority=3)) == (
+        "background (queue_name: mail, priority: 3)"
+    )
+
+
+# The sync path, and what cannot be enqueued ------------------------------
+
+
+def sync_bus(backend: str) -> override_settings:
+    return override_settings(
+        MESSAGEBUS_HANDLER_MODULES=["tests.background.sync_handlers"],
+        TASKS={"default": {"BACKEND": backend}},
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_all_sync_bus_defers_and_runs_its_background_handler() -> None:
+    from tests.background.sync_handlers import SyncRegister
+
+    with sync_bus(IMMEDIATE):
+        dispatch(SyncRegister(code="S1", title="Sync"))
+    assert indexed() == ["sync Sync"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_all_sync_bus_rolled_back_enqueues_nothing() -> None:
+    from messagebus_django.background.compat import backends
+    from tests.background.sync_handlers import SyncRegister
+
+    with sync_bus(DUMMY):
+        assert isinstance(dispatch(SyncRegister(code="S1", title="Refused")), Err)
+        assert backends()["default"].results == []
+
+
+class UnreachableBackend(DummyBackend):  # type: ignore[misc,valid-type]
+    """A backend whose store is down."""
+
+    def enqueue(self, task: Any, args: Any, kwargs: Any) -> Any:
+        raise ConnectionError("the task store is down")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_that_cannot_be_enqueued_after_commit_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with (
+        with_background(f"{__name__}.UnreachableBackend"),
+        caplog.at_level(logging.ERROR, logger="messagebus_django.background"),
+    ):
+        register()
+    (record,) = [r for r in caplog.records if r.name == "messagebus_django.background"]
+    assert record.getMessage().startswith(
+        f"Could not enqueue the background handler {HANDLER} for "
+        "document_registered_v1 "
+    )
+    assert "the task store is down" in caplog.text
+    # The command itself committed.
+    assert DocumentActivity.objects.filter(kind="registered").count() == 1
+
+
+def test_without_django_tasks_db_no_backend_stores_in_the_database() -> None:
+    from django.conf import settings
+
+    from messagebus_django.background.compat import backends
+    from messagebus_django.background.enqueue import stores_in
+
+    with with_background(DATABASE):
+        backend = backends()["default"]
+        assert stores_in(backend, "default")
+        assert not stores_in(backend, "other")
+    apps = [app for app in settings.INSTALLED_APPS if app != "django_tasks_db"]
+    with override_settings(INSTALLED_APPS=apps):
+        assert not stores_in(backend, "default")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("immediate")
+async def test_adispatch_runs_the_background_handler_after_commit() -> None:
+    from asgiref.sync import sync_to_async
+
+    from messagebus_django import adispatch
+
+    await adispatch(RegisterDocument(code="A1", title="Async", author="Herbert"))
+    assert await sync_to_async(indexed)() == ["Async"]
+
+
+def test_without_a_tasks_framework_the_error_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The tasks extra is in the dev group: hide the framework, as a project
+    # without the extra on Django 5.2 would be.
+    from messagebus_django.background import compat
+    from messagebus_django.background.checks import check_background_handlers
+    from messagebus_django.dispatching.bus import get_bus
+
+    monkeypatch.setattr(compat, "find_spec", lambda name: None)
+    with pytest.raises(compat.TasksFrameworkMissing, match=r"\[tasks\]"):
+        compat.framework()
+    with with_background(IMMEDIATE):
+        (error,) = check_background_handlers(get_bus().registrations())
+    assert error.id == "messagebus_django.E020"
+    assert 'pip install "messagebus-django[tasks]"' in error.msg
+
+
+def test_an_unknown_backend_is_an_error() -> None:
+    with with_background(DATABASE):
+        from messagebus_django.background.checks import check_background_handlers
+        from messagebus_django.core import Registration
+        from messagebus_django.dispatching.bus import get_bus
+
+        (registration,) = [
+            r for r in get_bus().registrations() if r.background is not None
+        ]
+        elsewhere = dataclasses.replace(
+            registration, background=Background(backend="elsewhere")
+        )
+        assert isinstance(elsewhere, Registration)
+        (error,) = check_background_handlers([elsewhere])
+    assert error.id == "messagebus_django.E021"
+    assert "elsewhere" in error.msg
+
+
+def test_a_database_backend_without_its_app_is_an_error() -> None:
+    from django.conf import settings
+
+    apps = [app for app in settings.INSTALLED_APPS if app != "django_tasks_db"]
+    with with_background(DATABASE), override_settings(INSTALLED_APPS=apps):
+        messages = [m for m in run_checks() if m.id == "messagebus_django.E021"]
+    assert [m.msg for m in messages] == [
+        f"The background handler {HANDLER} goes to django-tasks-db's "
+        "DatabaseBackend, and 'django_tasks_db' is not in INSTALLED_APPS: its "
+        "tasks could not be stored."
+    ]
+
+
+def test_the_task_is_made_even_where_the_default_queue_is_refused() -> None:
+    from messagebus_django.background.enqueue import handler_task
+    from messagebus_django.background.tasks import (
+        define_task,
+        run_background_handler,
+    )
+
+    func = run_background_handler.func
+    for tasks in (
+        {"default": {"BACKEND": DATABASE, "QUEUES": ["mail"]}},
+        {"mail": {"BACKEND": DATABASE}},
+    ):
+        with override_settings(TASKS=tasks):
+            task = define_task(func)
+            assert (task.func, task.queue_name, task.takes_context) == (
+                func,
+                "default",
+                True,
+            )
+    # Each handler's options are checked when it is enqueued.
+    with with_background(DATABASE, QUEUES=["mail"]):
+        assert handler_task(Background(queue_name="mail")).queue_name == "mail"
+        with pytest.raises(Exception, match="Queue 'default' is not valid"):
+            handler_task(Background())

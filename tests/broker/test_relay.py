@@ -27,8 +27,8 @@ from messagebus_django.eventstream.transports.kombu import (
     default_broker,
     topic_exchange,
 )
-from tests.broker.helpers import MakeQueue, drain, requires_broker
-from tests.testapp.messages import DiscontinueDocument, RegisterDocument
+from tests.broker.helpers import MakeQueue, code, drain, register, requires_broker
+from tests.testapp.messages import DiscontinueDocument
 
 KOMBU = f"{KombuTransport.__module__}.{KombuTransport.__qualname__}"
 
@@ -36,17 +36,6 @@ pytestmark = [requires_broker, pytest.mark.django_db(transaction=True)]
 
 CLOSED_PORT_URL = "amqp://guest:guest@127.0.0.1:1//"
 """Nothing listens there: the broker is down."""
-
-
-def code(number: int) -> str:
-    """A distinct document code for each ``number``."""
-    return f"DOC{number:09d}"
-
-
-def register(number: int = 0) -> RegisterDocument:
-    return RegisterDocument(
-        code=code(number), title=f"Document {number}", author="Eric Evans"
-    )
 
 
 def test_a_committed_event_reaches_a_bound_queue_once(
