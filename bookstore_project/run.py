@@ -7,7 +7,7 @@ Puts the tasks a killed worker left RUNNING back to READY
 from the repository's root:
 
 - ``manage.py runserver ADDRPORT`` (default ``127.0.0.1:8000``): the site;
-- ``manage.py db_worker``: the task worker, which applies the published
+- ``manage.py db_worker --queue-name '*'``: the task worker, which applies the published
   events to the *New arrivals* read model (the Tasks transport) and runs the
   background handlers;
 - ``manage.py messagebus_relay``: sends what the outbox still holds (events
@@ -42,9 +42,10 @@ def commands(addrport: str) -> dict[str, list[str]]:
     manage = [sys.executable, str(ROOT / "manage.py")]
     return {
         "site": [*manage, "runserver", addrport],
-        # --no-reload: the reloader would kill its worker 0.25 s after a
-        # Ctrl-C, possibly in the middle of a task.
-        "worker": [*manage, "db_worker", "--no-reload"],
+        # Every queue (background handlers may name theirs). --no-reload: the
+        # reloader would kill its worker 0.25 s after a Ctrl-C, possibly in
+        # the middle of a task.
+        "worker": [*manage, "db_worker", "--queue-name", "*", "--no-reload"],
         "relay": [*manage, "messagebus_relay", "--verbosity", "0"],
     }
 

@@ -138,6 +138,14 @@ class TcpProxy:
                 continue
             server.settimeout(None)
             with self._changed:
+                if self._closing or self.mode == "cut":
+                    # close() or cut() ran while connecting upstream: they did
+                    # not see this pair, so it is closed here.
+                    _close(client)
+                    _close(server)
+                    if self._closing:
+                        return
+                    continue
                 self._sockets.update((client, server))
             for source, target in ((client, server), (server, client)):
                 threading.Thread(
