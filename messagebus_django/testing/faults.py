@@ -138,12 +138,13 @@ class TcpProxy:
                 continue
             server.settimeout(None)
             with self._changed:
-                if self._closing or self.mode == "cut":
+                stopped = self._stopped()
+                if stopped:
                     # close() or cut() ran while connecting upstream: they did
                     # not see this pair, so it is closed here.
                     _close(client)
                     _close(server)
-                    if self._closing:
+                    if stopped == "closing":
                         return
                     continue
                 self._sockets.update((client, server))
@@ -153,6 +154,12 @@ class TcpProxy:
                     args=(source, target, source is client),
                     daemon=True,
                 ).start()
+
+    def _stopped(self) -> str:
+        """``"closing"``, ``"cut"`` or ``""``: read under the lock, as other threads set them."""
+        if self._closing:
+            return "closing"
+        return "cut" if self.mode == "cut" else ""
 
     def _pump(
         self, source: socket.socket, target: socket.socket, upstream: bool
