@@ -38,6 +38,7 @@ from messagebus_django.core.handlers import (
     _same_handler,
     _ScanResults,
     async_listen,
+    background_of,
     listened_type,
     sync_listen,
 )
@@ -115,6 +116,15 @@ class _MessageBus:
             )
         self._all_sync = None
         if issubclass(msg_type, GenericCommand):
+            if background_of(callback) is not None:
+                raise ConfigurationError(
+                    f"{_describe(callback)} handles the command "
+                    f"{msg_type.__qualname__} and is marked background=True: only "
+                    "event handlers may run in the background, a command "
+                    "handler's result goes back to its caller (drop "
+                    "background=True, or raise an event and handle that in the "
+                    "background)"
+                )
             current = self.commands_registry.get(msg_type)
             if current is not None:
                 error = ConfigurationError(
@@ -240,6 +250,21 @@ class _MessageBus:
             if not self._is_registered(msg_type, handler):
                 self.add_listener(msg_type, handler)
 
+    def _hook_of(self, event: Message[Any], handler: MessageHandler) -> _Hook:
+        self._check_message(event)
+        if isinstance(event, GenericCommand):
+            raise ConfigurationError(
+                f"run_handler() runs an event handler; {type(event).__qualname__} "
+                "is a command: use handle()"
+            )
+        for hook in self.events_registry.get(type(event), ()):
+            if _same_handler(hook.callback, handler):
+                return hook
+        raise ConfigurationError(
+            f"{_describe(handler)} is not registered for the event "
+            f"{type(event).__qualname__} on this bus"
+        )
+
     def _check_message(self, message: object) -> None:
         if not isinstance(message, GenericCommand | GenericEvent):
             raise RuntimeError(f"{message} was not an Event or Command")
@@ -289,11 +314,27 @@ class AsyncMessageBus(_MessageBus, Generic[TAsyncUow]):
         """
         return await self._handle_message(command, uow, transient_dependencies)
 
+    async def run_handler(
+        self,
+        event: Message[Any],
+        handler: MessageHandler,
+        uow: AsyncUnitOfWorkTransaction[TAsyncUow],
+        **transient_dependencies: Any,
+    ) -> None:
+        """Run one registered handler of ``event`` now, background or not.
+
+        Then, as :meth:`handle`, the events it causes, breadth-first. What
+        runs a background handler's task (:mod:`messagebus_django.background`).
+        """
+        only = self._hook_of(event, handler)
+        await self._handle_message(event, uow, transient_dependencies, only)
+
     async def _handle_message(
         self,
         message: Message[Any],
         transaction: AsyncUnitOfWorkTransaction[TAsyncUow],
         transient_dependencies: dict[str, Any],
+        only: _Hook | None = None,
     ) -> Any:
         self._check_message(message)
         # A plain class check first: the ABC check is slower, and only
@@ -311,11 +352,11 @@ class AsyncMessageBus(_MessageBus, Generic[TAsyncUow]):
         if type(metrics) is SinkholeMetricsStore:
             # Nothing measures: spare the timer on the hot path.
             return await self._handle(
-                message, transaction, uow, metrics, transient_dependencies
+                message, transaction, uow, metrics, transient_dependencies, only
             )
         with metrics.command_processing_timer(message):
             return await self._handle(
-                message, transaction, uow, metrics, transient_dependencies
+                message, transaction, uow, metrics, transient_dependencies, only
             )
 
     async def _handle(
@@ -325,6 +366,7 @@ class AsyncMessageBus(_MessageBus, Generic[TAsyncUow]):
         uow: TAsyncUow,
         metrics: Any,
         transient_dependencies: dict[str, Any],
+        only: _Hook | None,
     ) -> Any:
         messagestore = uow.messagestore
         resolve = HandlerDependencies(
@@ -349,8 +391,14 @@ class AsyncMessageBus(_MessageBus, Generic[TAsyncUow]):
                     _enqueue(queue, uow.collect_new_events(), current)
                 elif isinstance(current, GenericCommand):
                     raise self._missing_handler(msg_type)
+                elif first and only is not None:
+                    await only(current, transaction, resolve, self)
+                    _enqueue(queue, uow.collect_new_events(), current)
                 else:
                     for hook in self.events_registry.get(msg_type, ()):
+                        if hook.background is not None:
+                            uow.defer_handler(current, hook.callback, hook.background)
+                            continue
                         await hook(current, transaction, resolve, self)
                         _enqueue(queue, uow.collect_new_events(), current)
                 await messagestore.add(current)
@@ -380,11 +428,23 @@ class SyncMessageBus(_MessageBus, Generic[TSyncUow]):
         :meth:`AsyncMessageBus.handle`)."""
         return self._handle_message(command, uow, transient_dependencies)
 
+    def run_handler(
+        self,
+        event: Message[Any],
+        handler: MessageHandler,
+        uow: SyncUnitOfWorkTransaction[TSyncUow],
+        **transient_dependencies: Any,
+    ) -> None:
+        """:meth:`AsyncMessageBus.run_handler` for the sync bus."""
+        only = self._hook_of(event, handler)
+        self._handle_message(event, uow, transient_dependencies, only)
+
     def _handle_message(
         self,
         message: Message[Any],
         transaction: SyncUnitOfWorkTransaction[TSyncUow],
         transient_dependencies: dict[str, Any],
+        only: _Hook | None = None,
     ) -> Any:
         self._check_message(message)
         given: object = transaction
@@ -423,8 +483,16 @@ class SyncMessageBus(_MessageBus, Generic[TSyncUow]):
                         _enqueue(queue, uow.collect_new_events(), current)
                     elif isinstance(current, GenericCommand):
                         raise self._missing_handler(msg_type)
+                    elif first and only is not None:
+                        only.call_sync(current, transaction, resolve, self)
+                        _enqueue(queue, uow.collect_new_events(), current)
                     else:
                         for hook in self.events_registry.get(msg_type, ()):
+                            if hook.background is not None:
+                                uow.defer_handler(
+                                    current, hook.callback, hook.background
+                                )
+                                continue
                             hook.call_sync(current, transaction, resolve, self)
                             _enqueue(queue, uow.collect_new_events(), current)
                     messagestore.add(current)
@@ -459,6 +527,20 @@ class _SyncView(SyncMessageBus[Any]):
                 "bus has async ones: use AsyncMessageBus.handle()"
             )
         return super().handle(command, uow, **transient_dependencies)
+
+    def run_handler(
+        self,
+        event: Message[Any],
+        handler: MessageHandler,
+        uow: SyncUnitOfWorkTransaction[Any],
+        **transient_dependencies: Any,
+    ) -> None:
+        if not self.source.all_sync:
+            raise ConfigurationError(
+                "The sync view of a bus runs plain 'def' handlers only, and this "
+                "bus has async ones: use AsyncMessageBus.run_handler()"
+            )
+        super().run_handler(event, handler, uow, **transient_dependencies)
 
     def missing_handler_hint(self, msg_type: type[Message[Any]]) -> str:
         return self.source.missing_handler_hint(msg_type)

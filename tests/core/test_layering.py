@@ -67,6 +67,13 @@ RULES = [
         "messagebus_django.eventstream.consumer",
         "a transport only sends: what consumes sits beside the consumer",
     ),
+    Rule(
+        "messagebus_django.background",
+        "messagebus_django.dispatching",
+        "the unit of work enqueues background tasks through it: only the "
+        "worker's side (runner) imports dispatching back",
+        unless=("messagebus_django.background.runner",),
+    ),
     Rule("messagebus_django", "books", "the library never imports the example"),
     Rule(
         "messagebus_django",
@@ -81,6 +88,7 @@ def test_every_import_of_the_package_points_the_right_way() -> None:
 
 
 LIBRARY_TEST_DIRECTORIES = [
+    "tests.background",
     "tests.broker",
     "tests.core",
     "tests.django",
