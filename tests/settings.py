@@ -31,7 +31,8 @@ INSTALLED_APPS = [
     "messagebus_django",
     "messagebus_django.eventstream",
     "tests.testapp",
-    # Background handlers (tests/background): django-tasks-db stores their
+    # Background handlers (tests/background) and the Tasks transport
+    # (tests/eventstream/test_tasks_*.py): django-tasks-db stores their
     # tasks; on Django 5.2 the django-tasks backport is the framework.
     "django_tasks_db",
     *([] if find_spec("django.tasks") else ["django_tasks"]),

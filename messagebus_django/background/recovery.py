@@ -10,8 +10,12 @@ READY: a worker runs them again. A second run of a handler that had in fact
 committed is harmless: its :class:`~messagebus_django.models.HandledEvent`
 row makes it a duplicate.
 
-Only the background handlers' task is touched, on django-tasks-db backends;
-other backends have their own ways (or none) of running a task again.
+Only the background handlers' task and the event stream's delivery task (the
+Tasks transport: its consumers' inbox makes a second run harmless too) are
+touched, on django-tasks-db backends; other backends have their own ways (or
+none) of running a task again. A failed delivery is not re-enqueued by
+``failed``: it marked its outbox row dead, and the outbox's *Retry* is the way
+to send it again.
 """
 
 from __future__ import annotations
@@ -24,7 +28,11 @@ from django.utils import timezone
 
 from messagebus_django.background.enqueue import TASK_PATH
 
-__all__ = ["Requeued", "requeue_tasks"]
+__all__ = ["DELIVERY_TASK_PATH", "Requeued", "requeue_tasks"]
+
+DELIVERY_TASK_PATH = "messagebus_django.eventstream.task_consumer.deliver_event"
+"""The Tasks transport's delivery task (named, not imported: the event stream
+is an app of its own, above this package)."""
 
 
 @dataclass(frozen=True)
@@ -38,11 +46,11 @@ class Requeued:
 def requeue_tasks(
     *, older_than: float, failed: bool = False, backend: str | None = None
 ) -> Requeued:
-    """Put background-handler tasks back to READY; how many.
+    """Put background-handler (and delivery) tasks back to READY; how many.
 
     The RUNNING ones started more than ``older_than`` seconds ago and, with
-    ``failed``, the FAILED ones; of every django-tasks-db backend, or of the
-    backend named ``backend``. A ``LookupError`` if django-tasks-db is not
+    ``failed``, the FAILED background-handler ones; of every django-tasks-db
+    backend, or of the backend named ``backend``. A ``LookupError`` if django-tasks-db is not
     installed.
     """
     if not apps.is_installed("django_tasks_db"):
@@ -52,12 +60,18 @@ def requeue_tasks(
         )
     from django_tasks_db.models import DBTaskResult
 
-    tasks = DBTaskResult.objects.filter(task_path=TASK_PATH)
+    tasks = DBTaskResult.objects.all()
     if backend is not None:
         tasks = tasks.filter(backend_name=backend)
     cutoff = timezone.now() - timedelta(seconds=older_than)
-    stale = tasks.filter(status="RUNNING", started_at__lt=cutoff).update(status="READY")
+    stale = tasks.filter(
+        task_path__in=(TASK_PATH, DELIVERY_TASK_PATH),
+        status="RUNNING",
+        started_at__lt=cutoff,
+    ).update(status="READY")
     again = 0
     if failed:
-        again = tasks.filter(status="FAILED").update(status="READY", finished_at=None)
+        again = tasks.filter(task_path=TASK_PATH, status="FAILED").update(
+            status="READY", finished_at=None
+        )
     return Requeued(stale=stale, failed=again)

@@ -168,6 +168,13 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
         store = self.messagestore
         if isinstance(store, DjangoMessageStore):
             published = store.write(self.using)
+            if published and signals.messages_stored.has_listeners(type(self)):
+                signals.messages_stored.send(
+                    type(self),
+                    messages=store.written,
+                    published=published,
+                    using=self.using,
+                )
             if published and signals.messages_committed.has_listeners(type(self)):
                 transaction.on_commit(
                     functools.partial(

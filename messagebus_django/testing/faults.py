@@ -138,6 +138,15 @@ class TcpProxy:
                 continue
             server.settimeout(None)
             with self._changed:
+                stopped = self._stopped()
+                if stopped:
+                    # close() or cut() ran while connecting upstream: they did
+                    # not see this pair, so it is closed here.
+                    _close(client)
+                    _close(server)
+                    if stopped == "closing":
+                        return
+                    continue
                 self._sockets.update((client, server))
             for source, target in ((client, server), (server, client)):
                 threading.Thread(
@@ -145,6 +154,12 @@ class TcpProxy:
                     args=(source, target, source is client),
                     daemon=True,
                 ).start()
+
+    def _stopped(self) -> str:
+        """``"closing"``, ``"cut"`` or ``""``: read under the lock, as other threads set them."""
+        if self._closing:
+            return "closing"
+        return "cut" if self.mode == "cut" else ""
 
     def _pump(
         self, source: socket.socket, target: socket.socket, upstream: bool

@@ -585,3 +585,30 @@ def test_messagebus_db_worker_puts_stale_tasks_back_then_works() -> None:
     )
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"
     assert indexed() == ["Dune"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("database_backend")
+def test_requeue_takes_back_stale_deliveries_but_not_failed_ones() -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    from messagebus_django.background.recovery import (
+        DELIVERY_TASK_PATH,
+        requeue_tasks,
+    )
+
+    long_ago = timezone.now() - timedelta(hours=1)
+
+    def row(status: str, path: str = DELIVERY_TASK_PATH) -> Any:
+        return DBTaskResult.objects.create(
+            args_kwargs={"args": [], "kwargs": {}},
+            task_path=path,
+            backend_name="default",
+            status=status,
+            started_at=long_ago,
+        )
+
+    stale, failed, other = row("RUNNING"), row("FAILED"), row("RUNNING", "x.y")
+    assert requeue_tasks(older_than=60, failed=True).stale == 1
+    statuses = dict(DBTaskResult.objects.values_list("pk", "status"))
+    assert statuses == {stale.pk: "READY", failed.pk: "FAILED", other.pk: "RUNNING"}

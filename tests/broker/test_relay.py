@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 from io import StringIO
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -181,3 +182,41 @@ def test_a_transport_recovers_when_its_exchange_was_deleted(
         transport.close()
         queue.delete()
         topic_exchange(name).bind(broker.default_channel).delete()
+
+
+def test_beside_the_tasks_transport_both_deliver_the_event(
+    broker: Connection, make_queue: MakeQueue, settings: Any
+) -> None:
+    """RabbitMQ as "default" (other services), the Tasks transport as "local"
+    (this project's own consumers): one commit, both deliveries."""
+    from django.core.management import call_command as run
+    from django_tasks_db.models import DBTaskResult
+
+    from messagebus_django.conf import TASKS_TRANSPORT
+    from tests.testapp.models import DocumentActivity
+
+    settings.MESSAGEBUS_TRANSPORTS = {
+        "default": settings.MESSAGEBUS_TRANSPORTS["default"],
+        "local": {"BACKEND": TASKS_TRANSPORT},
+    }
+    settings.MESSAGEBUS_CONSUMERS = {
+        "testapp.tasks": {"HANDLERS": ["tests.testapp.task_consumers"]}
+    }
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    reset_transport()
+    queue = make_queue("document_registered_v1")
+    assert dispatch(register(7)) == Ok(...)
+
+    [message] = drain(broker, queue)
+    event = OutboxMessage.objects.get()
+    assert (event.state, event.attempts) == ("sent", 1)
+    assert json.loads(message.body)["id"] == str(event.id)
+    task = DBTaskResult.objects.get()
+    run("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    task.refresh_from_db()
+    assert task.status == "SUCCESSFUL"
+    assert list(
+        DocumentActivity.objects.filter(kind="delivered").values_list(
+            "detail", flat=True
+        )
+    ) == ["Document 7"]

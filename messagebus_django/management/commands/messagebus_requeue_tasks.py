@@ -21,7 +21,8 @@ class Command(BaseCommand):
     help = (
         "Put the background handlers' tasks of django-tasks-db back to READY: "
         "those RUNNING for longer than MESSAGEBUS_TASKS_LEASE (their worker "
-        "died) and, with --failed, the FAILED ones. Run it before starting "
+        "died; the Tasks transport's delivery tasks too) and, with --failed, "
+        "the FAILED background-handler ones. Run it before starting "
         "db_worker and every few minutes (cron); a handler that had in fact "
         "committed is not applied twice."
     )
