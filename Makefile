@@ -10,6 +10,7 @@ BROKER_URL ?=
 
 help:
 	@echo "make run    - set up the venv, migrate SQLite, serve the bookstore on 127.0.0.1:8000"
+	@echo "             with its task worker and relay (Ctrl-C stops all)"
 	@echo "make test   - set up the venv, run ruff, mypy and pytest with the coverage gate"
 	@echo "make test-pg - the same tests against PostgreSQL ($(PG_URL))"
 	@echo "make lint   - ruff and mypy only"
@@ -70,10 +71,11 @@ migrate: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 
 # `make run PORT=8001` for another port. DEBUG on for this local server only:
-# the settings keep it off everywhere else.
+# the settings keep it off everywhere else. bookstore_project/run.py starts the
+# site, the task worker (db_worker) and the relay; one Ctrl-C stops them all.
 PORT ?= 8000
 run: migrate
-	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	DJANGO_DEBUG=1 $(BIN)/python -m bookstore_project.run 127.0.0.1:$(PORT)
 
 superuser: migrate
 	$(BIN)/python manage.py createsuperuser

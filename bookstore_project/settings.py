@@ -12,6 +12,7 @@ of a real deployment must share one key, so set the variable there);
 from __future__ import annotations
 
 import os
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "messagebus_django",
     "messagebus_django.eventstream",
+    # Django's Tasks framework (the django-tasks backport on Django 5.2), with
+    # its tasks in this database (the worker: manage.py db_worker, which
+    # `make run` starts).
+    "django_tasks_db",
+    *([] if find_spec("django.tasks") else ["django_tasks"]),
     "books",
 ]
 
@@ -108,13 +114,30 @@ BOOKS_LIBRARIANS = ["librarians@bookstore.example"]
 MESSAGEBUS_HANDLER_MODULES = ["books.service.handlers"]
 MESSAGEBUS_UNIT_OF_WORK = "books.adapters.unit_of_work.BooksUnitOfWork"
 MESSAGEBUS_DEPENDENCIES = {"notifier": "books.adapters.notifications.EmailNotifier"}
-# The event stream's broker, e.g. amqp://guest:guest@127.0.0.1:5672// ; without
-# one, published events wait in the outbox (see the admin's "Outbox messages").
-MESSAGEBUS_TRANSPORTS: dict[str, dict[str, Any]] = {}
+# Background work: Django's Tasks framework (django.tasks on Django 6, the
+# django-tasks backport on 5.2), its tasks stored in this database by
+# django-tasks-db, run by `manage.py db_worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# The bookstore's own consumer of its event stream: it keeps the "New
+# arrivals" read model (books/consumers.py).
+MESSAGEBUS_CONSUMERS = {
+    "bookstore.new-arrivals": {
+        "HANDLERS": ["books.consumers"],
+        "TYPES": ["book_registered_v1"],
+    }
+}
+# The event stream. With a broker (BROKER_URL, e.g.
+# amqp://guest:guest@127.0.0.1:5672//) events go to RabbitMQ, and
+# `manage.py messagebus_consume --queue bookstore.new-arrivals` applies them.
+# Without one MESSAGEBUS_TRANSPORTS stays unset, and the default is the Tasks
+# transport: each event is enqueued, in the command's transaction, as a task
+# that db_worker runs for the consumers above.
 if os.environ.get("BROKER_URL"):
-    MESSAGEBUS_TRANSPORTS["default"] = {
-        "BACKEND": "messagebus_django.eventstream.transports.kombu.KombuTransport",
-        "OPTIONS": {"url": os.environ["BROKER_URL"]},
+    MESSAGEBUS_TRANSPORTS: dict[str, dict[str, Any]] = {
+        "default": {
+            "BACKEND": "messagebus_django.eventstream.transports.kombu.KombuTransport",
+            "OPTIONS": {"url": os.environ["BROKER_URL"]},
+        }
     }
 
 # The token Prometheus sends to /metrics (bookstore_project.metrics).

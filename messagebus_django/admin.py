@@ -1,4 +1,5 @@
-"""The message store's admin page (the event stream's app adds the outbox and inbox)."""
+"""The message store's and the background handlers' inbox's admin pages (the
+event stream's app adds the outbox and inbox)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from messagebus_django.models import StoredMessage
+from messagebus_django.models import HandledEvent, StoredMessage
 
 if TYPE_CHECKING:
     _ModelAdmin = admin.ModelAdmin[Any]
@@ -34,3 +35,13 @@ class StoredMessageAdmin(ReadOnlyAdmin):
     list_filter = ("kind", "type", "published")
     search_fields = ("id", "type")
     date_hierarchy = "created_at"
+
+
+@admin.register(HandledEvent)
+class HandledEventAdmin(ReadOnlyAdmin):
+    """Which background handler applied which event, and by which task."""
+
+    list_display = ("handled_at", "handler", "type", "message_id", "task_id")
+    list_filter = ("handler", "type")
+    search_fields = ("message_id", "task_id", "handler")
+    date_hierarchy = "handled_at"

@@ -18,6 +18,7 @@
 ``messagebus_django.W002``   a command class of an installed app has no handler
 ``messagebus_django.W003``   a ``MESSAGEBUS_*`` setting that does not exist (a typo?)
 ``messagebus_django.W004``   a handler needs a dependency ``MESSAGEBUS_DEPENDENCIES`` lacks
+``messagebus_django.E020``   (background handlers': see :mod:`messagebus_django.background.checks`)
 ===========================  =====================================================
 """
 
@@ -37,6 +38,7 @@ from messagebus_django.conf import DEFAULTS, SETTING_NAMES, conf
 from messagebus_django.operations.introspection import command_classes
 
 __all__ = [
+    "check_background",
     "check_commands_have_handlers",
     "check_database",
     "check_handler_dependencies",
@@ -155,6 +157,7 @@ def _check_fault_bounds() -> list[CheckMessage]:
         "PUBLISH_TIMEOUT",
         "RELAY_ON_COMMIT_TIMEOUT",
         "RELAY_LEASE",
+        "TASKS_LEASE",
     ):
         value: object = conf.raw(name)
         if not (_is_number(value) and value > 0):
@@ -367,3 +370,21 @@ def check_handler_dependencies(
         for name in registration.required
         if name not in bus.dependencies
     ]
+
+
+@register(Tags.compatibility)
+def check_background(
+    *,
+    app_configs: Sequence[AppConfig] | None,
+    databases: Sequence[str] | None = None,
+    **kwargs: Any,
+) -> list[CheckMessage]:
+    """Background handlers need a tasks framework and a backend that takes their task."""
+    from messagebus_django.background.checks import check_background_handlers
+    from messagebus_django.dispatching.bus import get_bus
+
+    try:
+        bus = get_bus()
+    except Exception:  # the settings checks report why the bus cannot be built
+        return []
+    return check_background_handlers(bus.registrations())

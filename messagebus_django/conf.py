@@ -28,7 +28,15 @@ system checks in :mod:`messagebus_django.checks`.
     The event stream's transports by name, like ``CACHES``: ``{"default":
     {"BACKEND": "messagebus_django.eventstream.transports.kombu.KombuTransport",
     "OPTIONS": {"url": ..., "exchange": ...}}}``. The relay sends through
-    ``"default"``. Default: none (published events wait in the outbox).
+    ``"default"``. Default: the Tasks transport when ``MESSAGEBUS_CONSUMERS``
+    declares consumers, Django's Tasks framework is installed and no
+    deprecated broker setting is (see below); else none (published events
+    wait in the outbox).
+``MESSAGEBUS_CONSUMERS``
+    This project's own consumers of its event stream, by name (the inbox's
+    consumer name): ``{"name": {"HANDLERS": ["module", ...], "TYPES":
+    ["book_registered_v1", ...]}}`` (``TYPES`` optional: every event type the
+    handlers listen to). The Tasks transport delivers to them. Default: ``{}``.
 ``MESSAGEBUS_BROKER_URL``, ``MESSAGEBUS_TRANSPORT``, ``MESSAGEBUS_EXCHANGE``
     Deprecated (``messagebus_django.W005``): read only while
     ``MESSAGEBUS_TRANSPORTS`` is unset, as its ``"default"`` entry.
@@ -68,6 +76,7 @@ system checks in :mod:`messagebus_django.checks`.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -77,6 +86,7 @@ from django.core.signals import setting_changed
 __all__ = ["DEFAULTS", "SETTING_NAMES", "conf"]
 
 KOMBU_TRANSPORT = "messagebus_django.eventstream.transports.kombu.KombuTransport"
+TASKS_TRANSPORT = "messagebus_django.eventstream.transports.tasks.TasksTransport"
 _DERIVED = object()
 
 DEFAULTS: dict[str, Any] = {
@@ -103,6 +113,8 @@ DEFAULTS: dict[str, Any] = {
     "RELAY_ON_COMMIT_TIMEOUT": 1.0,
     "RELAY_LEASE": 60.0,
     "CONSUMER_MAX_REDELIVERIES": 3,
+    "CONSUMERS": {},
+    "TASKS_LEASE": 600.0,
 }
 """Each setting's default, without its ``MESSAGEBUS_`` prefix."""
 
@@ -163,8 +175,20 @@ class Settings:
     def TRANSPORTS(self) -> Mapping[str, Any]:
         value = self.raw("TRANSPORTS")
         if value is None:
-            return self.legacy_transports()
+            return self.legacy_transports() or self.embedded_transports()
         return cast(Mapping[str, Any], value)
+
+    def embedded_transports(self) -> dict[str, Any]:
+        """The default with no broker: the Tasks transport, to the project's own consumers.
+
+        Only when ``MESSAGEBUS_CONSUMERS`` declares some (else there is no one
+        to deliver to, and events wait in the outbox as before) and a Tasks
+        framework is importable (``django.tasks``, or the ``django-tasks``
+        backport).
+        """
+        if not self.CONSUMERS or not tasks_framework():
+            return {}
+        return {"default": {"BACKEND": TASKS_TRANSPORT, "OPTIONS": {}}}
 
     def legacy_transports(self) -> dict[str, Any]:
         """``MESSAGEBUS_TRANSPORTS`` as the deprecated flat settings describe it."""
@@ -230,8 +254,25 @@ class Settings:
         return float(self.raw("RELAY_LEASE"))
 
     @property
+    def TASKS_LEASE(self) -> float:
+        return float(self.raw("TASKS_LEASE"))
+
+    @property
     def CONSUMER_MAX_REDELIVERIES(self) -> int:
         return cast(int, self.raw("CONSUMER_MAX_REDELIVERIES"))
+
+    @property
+    def CONSUMERS(self) -> Mapping[str, Any]:
+        return cast(Mapping[str, Any], self.raw("CONSUMERS"))
+
+
+def tasks_framework() -> str | None:
+    """The module of Django's Tasks framework: ``django.tasks`` (Django 6.0+),
+    else the ``django_tasks`` backport, else ``None``."""
+    for name in ("django.tasks", "django_tasks"):
+        if importlib.util.find_spec(name) is not None:
+            return name
+    return None
 
 
 conf = Settings()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-__all__ = ["PENDING", "StoredMessage"]
+__all__ = ["PENDING", "HandledEvent", "StoredMessage"]
 
 PENDING = Q(published=True, published_at__isnull=True, dead=False)
 """The outbox rows the relay still has to send (dead ones aside)."""
@@ -81,3 +81,34 @@ class StoredMessage(models.Model):
         if self.published_at is not None:
             return "sent"
         return "pending"
+
+
+class HandledEvent(models.Model):
+    """An event a background handler has applied: the inbox of background tasks.
+
+    Written in the handler's own transaction, with its effect: a task run
+    again (a worker killed after COMMIT, a stale task re-enqueued) finds the
+    row and applies nothing (see :mod:`messagebus_django.background`).
+    """
+
+    handler = models.CharField(
+        max_length=255, help_text="The handler's module:qualname."
+    )
+    message_id = models.UUIDField()
+    type = models.CharField(max_length=255, help_text="<name>_v<schema_version>")
+    task_id = models.CharField(
+        max_length=64, blank=True, help_text="The task result that applied it."
+    )
+    handled_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-handled_at", "id"]
+        verbose_name = "handled event"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["handler", "message_id"], name="messagebus_handled_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.handler}: {self.type} {self.message_id}"

@@ -14,6 +14,7 @@ __all__ = [
     "dispatch_finished",
     "message_handled",
     "messages_committed",
+    "messages_stored",
     "relay_finished",
 ]
 
@@ -41,6 +42,15 @@ Arguments: ``sender`` (the unit of work class), ``messages`` (the handled
 messages the message store wrote), ``published`` (the ids of the published
 events among them) and ``using`` (the database alias). The event stream's app
 connects its after-commit send here; without it installed, nobody listens.
+"""
+
+messages_stored = Signal()
+"""Sent inside a command's transaction, once its handled messages are written.
+
+Arguments as :data:`messages_committed`'s. Sent only when published events
+were written, before COMMIT: what a receiver writes to the same database
+commits or rolls back with the command (the event stream's app enqueues the
+Tasks transport's deliveries here). A receiver that raises fails the command.
 """
 
 relay_finished = Signal()

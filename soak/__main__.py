@@ -7,7 +7,8 @@ For each server (gunicorn, uvicorn) and database (SQLite, and PostgreSQL when
    migrated, with a librarian's session;
 2. a consumer (``books.consumers``, the *new arrivals* read model) and a relay,
    both real ``manage.py`` processes; the server and the relay reach the broker
-   (and PostgreSQL) through the TCP proxy of the fault tests;
+   (and PostgreSQL) through the testing kit's TCP proxy
+   (``messagebus_django.testing.faults``);
 3. a bounded load: ``--requests`` ``POST /api/books`` from a pool of
    ``--concurrency`` threads, each with a new ISBN; as the load progresses, the
    broker is silenced, restored, cut, restored, and (PostgreSQL) the database
@@ -47,11 +48,10 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 from uuid import uuid4
 
 from books.domain.isbn import complete_isbn13
-from tests.faults.proxy import TcpProxy
+from messagebus_django.testing.faults import TcpProxy
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -107,13 +107,6 @@ def free_port() -> int:
         return port
 
 
-def replace_address(url: str, port: int) -> str:
-    """``url`` pointing at 127.0.0.1:``port`` (a proxy), credentials kept."""
-    parts = urlsplit(url)
-    credentials = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
-    return parts._replace(netloc=f"{credentials}127.0.0.1:{port}").geturl()
-
-
 class Process:
     """A child process whose output goes to a log file."""
 
@@ -166,19 +159,13 @@ def answers(port: int) -> bool:
 
 @contextmanager
 def proxies(broker_url: str, database_url: str | None) -> Iterator[dict[str, TcpProxy]]:
-    found: dict[str, TcpProxy] = {}
-    broker = urlsplit(broker_url)
-    found["broker"] = TcpProxy(broker.hostname or "127.0.0.1", broker.port or 5672)
-    if database_url:
-        database = urlsplit(database_url)
-        found["database"] = TcpProxy(
-            database.hostname or "127.0.0.1", database.port or 5432
-        )
-    try:
+    with ExitStack() as stack:
+        found = {"broker": stack.enter_context(TcpProxy.in_front_of(broker_url, 5672))}
+        if database_url:
+            found["database"] = stack.enter_context(
+                TcpProxy.in_front_of(database_url, 5432)
+            )
         yield found
-    finally:
-        for proxy in found.values():
-            proxy.close()
 
 
 def post_book(port: int, session: str, token: str, isbn: str) -> tuple[str, float]:
@@ -244,12 +231,10 @@ def soak(server: str, database: str, args: argparse.Namespace, base: int) -> Run
     with proxies(broker_url, database_url) as proxy, ExitStack() as processes:
         faulty = {
             **env,
-            "BROKER_URL": replace_address(broker_url, proxy["broker"].port),
+            "BROKER_URL": proxy["broker"].url_through(broker_url),
         }
         if database_url:
-            faulty["DATABASE_URL"] = replace_address(
-                database_url, proxy["database"].port
-            )
+            faulty["DATABASE_URL"] = proxy["database"].url_through(database_url)
         started: list[Process] = []
         processes.callback(lambda: [p.stop() for p in reversed(started)])
         consumer = Process(

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import os
 
+from bookstore_project import settings as bookstore
 from bookstore_project.settings import *  # noqa: F403
 
-MESSAGEBUS_TRANSPORTS = {
-    name: {
-        **entry,
-        "OPTIONS": {
-            **entry.get("OPTIONS", {}),
-            "exchange": os.environ["SOAK_EXCHANGE"],
-        },
+# Without BROKER_URL the bookstore leaves MESSAGEBUS_TRANSPORTS unset (the
+# Tasks transport is the default); with it, the soak's own exchange.
+if hasattr(bookstore, "MESSAGEBUS_TRANSPORTS"):
+    MESSAGEBUS_TRANSPORTS = {
+        name: {
+            **entry,
+            "OPTIONS": {
+                **entry.get("OPTIONS", {}),
+                "exchange": os.environ["SOAK_EXCHANGE"],
+            },
+        }
+        for name, entry in bookstore.MESSAGEBUS_TRANSPORTS.items()
     }
-    for name, entry in MESSAGEBUS_TRANSPORTS.items()  # noqa: F405
-}
 # One notification per registered book: not worth thousands of printed e-mails.
 EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
 

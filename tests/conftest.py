@@ -30,7 +30,7 @@ from messagebus_django.testing import (
     RecordingEventstreamTransport,
 )
 
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "tests.broker.fixtures"]
 
 
 class InMemoryBookRepository(AbstractBookRepository):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,11 @@ INSTALLED_APPS = [
     "messagebus_django",
     "messagebus_django.eventstream",
     "tests.testapp",
+    # Background handlers (tests/background) and the Tasks transport
+    # (tests/eventstream/test_tasks_*.py): django-tasks-db stores their
+    # tasks; on Django 5.2 the django-tasks backport is the framework.
+    "django_tasks_db",
+    *([] if find_spec("django.tasks") else ["django_tasks"]),
     # The example, for tests/books (its conftest applies the bookstore's
     # MESSAGEBUS_* settings) and the tests that run its pages.
     "books",

@@ -6,7 +6,7 @@ import pytest
 
 from books.domain.messages import BookRegistered, RegisterBook
 from books.domain.model import Book, BookActivity
-from books.service.handlers import register_book
+from books.service.handlers import notify_librarians, register_book
 from books.service.repositories import BookRepositoryError
 from messagebus_django import AsyncMessageBus, Err, MissingHandlerError, Ok
 from messagebus_django.testing import RecordingEventstreamTransport
@@ -70,6 +70,13 @@ async def test_bus_handler(
         "title": "Domain Driven Design",
         "author": "Eric Evans",
     }
+    # notify_librarians runs in the background (a Django task): the in-memory
+    # unit of work keeps it, and the test runs it, in a transaction of its own.
+    assert uow.deferred == [(registered, notify_librarians)]
+    assert notifications == []
+    async with uow as trans:
+        await bus.run_handler(registered, notify_librarians, trans)
+        await trans.commit()
     assert notifications == [
         (
             "New book: Domain Driven Design",

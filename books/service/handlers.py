@@ -56,7 +56,7 @@ async def record_registration(event: BookRegistered, uow: BooksTransaction) -> N
     )
 
 
-@async_listen
+@async_listen(background=True)
 async def notify_librarians(
     event: BookRegistered, uow: BooksTransaction, notifier: AbstractNotifier
 ) -> None:

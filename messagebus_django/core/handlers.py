@@ -10,7 +10,7 @@ import inspect
 from asyncio import events as asyncio_events
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 import venusian
 from asgiref.sync import sync_to_async
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AsyncMessageHandler",
+    "Background",
     "MessageHandler",
     "Registration",
     "async_listen",
@@ -44,45 +45,197 @@ THandler = TypeVar("THandler", bound=AsyncMessageHandler)
 TSyncHandler = TypeVar("TSyncHandler", bound=Callable[..., Any])
 
 
-def async_listen(wrapped: THandler) -> THandler:
+BACKGROUND_ATTRIBUTE = "__messagebus_background__"
+
+
+@dataclass(frozen=True)
+class Background:
+    """How a background event handler is enqueued (``@async_listen(background=True)``).
+
+    ``None`` leaves the choice to the task framework: its ``"default"`` backend
+    and queue, its default priority. The core only carries these options; the
+    Django layer (:mod:`messagebus_django.background`) enqueues the task.
+    """
+
+    backend: str | None = None
+    """The name of the task backend (a key of Django's ``TASKS`` setting)."""
+    queue_name: str | None = None
+    """The queue of the task (one of the backend's ``QUEUES``)."""
+    priority: int | None = None
+    """The task's priority, -100 to 100 (where the backend supports priorities)."""
+
+
+def background_of(handler: Callable[..., Any]) -> Background | None:
+    """The background options of a handler, or ``None`` if it runs in the transaction."""
+    options = getattr(handler, BACKGROUND_ATTRIBUTE, None)
+    return options if isinstance(options, Background) else None
+
+
+@overload
+def async_listen(wrapped: THandler) -> THandler: ...
+
+
+@overload
+def async_listen(
+    *,
+    background: bool = False,
+    backend: str | None = None,
+    queue_name: str | None = None,
+    priority: int | None = None,
+) -> Callable[[THandler], THandler]: ...
+
+
+def async_listen(
+    wrapped: THandler | None = None,
+    *,
+    background: bool = False,
+    backend: str | None = None,
+    queue_name: str | None = None,
+    priority: int | None = None,
+) -> THandler | Callable[[THandler], THandler]:
     """Mark an ``async def`` as the handler of the message type of its first parameter.
 
     The mark takes effect when the handler's module is scanned by
     :meth:`AsyncMessageBus.scan`. A command has one handler, an event any number.
+
+    ``@async_listen(background=True)`` makes an event handler run in the
+    background: handling the event enqueues a task (Django's tasks framework,
+    see :mod:`messagebus_django.background`) that runs the handler later, in
+    a unit of work of its own; ``backend``, ``queue_name`` and ``priority``
+    choose where the task goes.
     """
+    options = _background_options(
+        "@async_listen", background, backend, queue_name, priority
+    )
+
+    def mark(handler: THandler) -> THandler:
+        if not inspect.iscoroutinefunction(cast(Any, handler)):
+            raise ConfigurationError(
+                f"@async_listen needs an 'async def' function, got {_describe(handler)}"
+            )
+        _attach(handler, is_async=True, background=options)
+        return handler
+
+    if wrapped is None:
+        return mark
     if not inspect.iscoroutinefunction(cast(Any, wrapped)):
         raise ConfigurationError(
             f"@async_listen needs an 'async def' function, got {_describe(wrapped)}"
         )
-
-    _attach(wrapped, is_async=True)
+    _attach(wrapped, is_async=True, background=None)
     return wrapped
 
 
-def sync_listen(wrapped: TSyncHandler) -> TSyncHandler:
+@overload
+def sync_listen(wrapped: TSyncHandler) -> TSyncHandler: ...
+
+
+@overload
+def sync_listen(
+    *,
+    background: bool = False,
+    backend: str | None = None,
+    queue_name: str | None = None,
+    priority: int | None = None,
+) -> Callable[[TSyncHandler], TSyncHandler]: ...
+
+
+def sync_listen(
+    wrapped: TSyncHandler | None = None,
+    *,
+    background: bool = False,
+    backend: str | None = None,
+    queue_name: str | None = None,
+    priority: int | None = None,
+) -> TSyncHandler | Callable[[TSyncHandler], TSyncHandler]:
     """Mark a plain ``def`` as the handler of the message type of its first parameter.
 
     :meth:`SyncMessageBus.scan` registers it, as in ``messagebus``; so does
     :meth:`AsyncMessageBus.scan`, where it runs through ``sync_to_async``
     (thread-sensitive, on the thread that holds the transaction), or directly
     when the bus runs with no event loop (every handler sync: see
-    :func:`~messagebus_django.dispatch`).
+    :func:`~messagebus_django.dispatch`). ``@sync_listen(background=True)``:
+    as :func:`async_listen`.
     """
+    options = _background_options(
+        "@sync_listen", background, backend, queue_name, priority
+    )
+
+    def mark(handler: TSyncHandler) -> TSyncHandler:
+        if _is_async(handler) or not callable(handler):
+            raise ConfigurationError(
+                f"@sync_listen needs a plain 'def' function, got {_describe(handler)}"
+            )
+        _attach(handler, is_async=False, background=options)
+        return handler
+
+    if wrapped is None:
+        return mark
     if _is_async(wrapped) or not callable(wrapped):
         raise ConfigurationError(
             f"@sync_listen needs a plain 'def' function, got {_describe(wrapped)}"
         )
-    _attach(wrapped, is_async=False)
+    _attach(wrapped, is_async=False, background=None)
     return wrapped
 
 
-def _attach(wrapped: Callable[..., Any], *, is_async: bool) -> None:
+def _background_options(
+    decorator: str,
+    background: bool,
+    backend: str | None,
+    queue_name: str | None,
+    priority: int | None,
+) -> Background | None:
+    if not isinstance(background, bool):
+        raise ConfigurationError(
+            f"{decorator}(background=...) takes True or False, got {background!r}"
+        )
+    if not background:
+        given = [
+            name
+            for name, value in (
+                ("backend", backend),
+                ("queue_name", queue_name),
+                ("priority", priority),
+            )
+            if value is not None
+        ]
+        if given:
+            raise ConfigurationError(
+                f"{decorator}({', '.join(f'{name}=...' for name in given)}) "
+                "chooses where a background handler's task goes: add background=True"
+            )
+        return None
+    if priority is not None and (
+        isinstance(priority, bool) or not isinstance(priority, int)
+    ):
+        raise ConfigurationError(
+            f"{decorator}(priority=...) takes a whole number, got {priority!r}"
+        )
+    for name, value in (("backend", backend), ("queue_name", queue_name)):
+        if value is not None and not (isinstance(value, str) and value):
+            raise ConfigurationError(
+                f"{decorator}({name}=...) takes a non-empty name, got {value!r}"
+            )
+    return Background(backend=backend, queue_name=queue_name, priority=priority)
+
+
+def _attach(
+    wrapped: Callable[..., Any],
+    *,
+    is_async: bool,
+    background: Background | None,
+) -> None:
+    if background is not None:
+        setattr(wrapped, BACKGROUND_ATTRIBUTE, background)
+
     def callback(scanner: venusian.Scanner, name: str, ob: Any) -> None:
         found = getattr(scanner, "messagebus", None)
         if isinstance(found, _ScanResults) and (found.take_async or not is_async):
             found.append(wrapped)
 
-    # depth=2: the module that applied the decorator (past _attach and it).
+    # depth=2: the module that applied the decorator (past _attach and the
+    # decorator, or its mark() in the called form).
     venusian.attach(wrapped, callback, category=VENUSIAN_CATEGORY, depth=2)
 
 
@@ -162,11 +315,12 @@ class _ScanResults(list[AsyncMessageHandler]):
 class _Hook:
     """A registered handler and the dependencies it asks for by name."""
 
-    __slots__ = ("callback", "direct", "is_async", "optional", "required")
+    __slots__ = ("background", "callback", "direct", "is_async", "optional", "required")
 
     def __init__(self, callback: MessageHandler) -> None:
         self.callback = callback
         self.is_async = _is_async(callback)
+        self.background = background_of(callback)
         # *args / **kwargs name no dependency.
         parameters = [
             p
@@ -275,6 +429,8 @@ class Registration:
     """Names of the dependencies the handler needs, in parameter order."""
     optional: tuple[str, ...]
     """Names of the dependencies it takes when given (a parameter with a default)."""
+    background: Background | None = None
+    """How the handler's task is enqueued if it runs in the background; else ``None``."""
 
     @property
     def dependencies(self) -> tuple[str, ...]:
@@ -306,6 +462,7 @@ def _registration(
         is_async=_is_async(hook.callback),
         required=hook.required,
         optional=hook.optional,
+        background=hook.background,
     )
 
 

@@ -38,6 +38,7 @@ from messagebus_django.core.handlers import (
     _same_handler,
     _ScanResults,
     async_listen,
+    background_of,
     listened_type,
     sync_listen,
 )
@@ -127,6 +128,15 @@ class _MessageBus:
             )
         self._all_sync = None
         if issubclass(msg_type, GenericCommand):
+            if background_of(callback) is not None:
+                raise ConfigurationError(
+                    f"{_describe(callback)} handles the command "
+                    f"{msg_type.__qualname__} and is marked background=True: only "
+                    "event handlers may run in the background, a command "
+                    "handler's result goes back to its caller (drop "
+                    "background=True, or raise an event and handle that in the "
+                    "background)"
+                )
             current = self.commands_registry.get(msg_type)
             if current is not None:
                 error = ConfigurationError(
@@ -252,6 +262,21 @@ class _MessageBus:
             if not self._is_registered(msg_type, handler):
                 self.add_listener(msg_type, handler)
 
+    def _hook_of(self, event: Message[Any], handler: MessageHandler) -> _Hook:
+        self._check_message(event)
+        if isinstance(event, GenericCommand):
+            raise ConfigurationError(
+                f"run_handler() runs an event handler; {type(event).__qualname__} "
+                "is a command: use handle()"
+            )
+        for hook in self.events_registry.get(type(event), ()):
+            if _same_handler(hook.callback, handler):
+                return hook
+        raise ConfigurationError(
+            f"{_describe(handler)} is not registered for the event "
+            f"{type(event).__qualname__} on this bus"
+        )
+
     def _check_message(self, message: object) -> None:
         if not isinstance(message, _MESSAGE_CLASSES):
             raise RuntimeError(f"{message} was not an Event or Command")
@@ -362,17 +387,40 @@ class AsyncMessageBus(_MessageBus, Generic[TAsyncUow]):
         command with no handler is a :class:`MissingHandlerError`. The
         parameters are ``messagebus``'s names: ``uow`` is the transaction.
         """
+        return await self._run(command, uow, transient_dependencies, None)
+
+    async def run_handler(
+        self,
+        event: Message[Any],
+        handler: MessageHandler,
+        uow: AsyncUnitOfWorkTransaction[TAsyncUow],
+        **transient_dependencies: Any,
+    ) -> None:
+        """Run one registered handler of ``event`` now, background or not.
+
+        Then, as :meth:`handle`, the events it causes, breadth-first. What
+        runs a background handler's task (:mod:`messagebus_django.background`).
+        """
+        only = self._hook_of(event, handler)
+        await self._run(event, uow, transient_dependencies, only)
+
+    async def _run(
+        self,
+        message: Message[Any],
+        transaction: AsyncUnitOfWorkTransaction[TAsyncUow],
+        transient_dependencies: dict[str, Any],
+        only: _Hook | None,
+    ) -> Any:
         # One frame for the whole loop: the steps it shares with
-        # SyncMessageBus.handle are plain functions, only the calls of the
+        # SyncMessageBus._run are plain functions, only the calls of the
         # handlers and the message store differ (awaited here).
-        transaction = uow
         work, metrics, store, resolve = self._start(
-            command, transaction, transient_dependencies, async_=True
+            message, transaction, transient_dependencies, async_=True
         )
         result: Any = None
-        queue: deque[Message[Any]] = deque((command,))
+        queue: deque[Message[Any]] = deque((message,))
         first = True
-        with _timer(metrics, command):
+        with _timer(metrics, message):
             while queue:
                 current = queue.popleft()
                 command_hook, event_hooks = self._route(current, metrics, first)
@@ -388,8 +436,16 @@ class AsyncMessageBus(_MessageBus, Generic[TAsyncUow]):
                         if first:
                             result = returned
                         _enqueue(queue, work, current)
+                    elif first and only is not None:
+                        await only(current, transaction, resolve, self)
+                        _enqueue(queue, work, current)
                     else:
                         for hook in event_hooks:
+                            if hook.background is not None:
+                                work.defer_handler(
+                                    current, hook.callback, hook.background
+                                )
+                                continue
                             if hook.direct:
                                 await hook.callback(current, transaction)
                             else:
@@ -422,14 +478,33 @@ class SyncMessageBus(_MessageBus, Generic[TSyncUow]):
     ) -> Any:
         """Handle a command and, breadth-first, the events it causes (see
         :meth:`AsyncMessageBus.handle`)."""
-        transaction = uow
+        return self._run(command, uow, transient_dependencies, None)
+
+    def run_handler(
+        self,
+        event: Message[Any],
+        handler: MessageHandler,
+        uow: SyncUnitOfWorkTransaction[TSyncUow],
+        **transient_dependencies: Any,
+    ) -> None:
+        """:meth:`AsyncMessageBus.run_handler` for the sync bus."""
+        only = self._hook_of(event, handler)
+        self._run(event, uow, transient_dependencies, only)
+
+    def _run(
+        self,
+        message: Message[Any],
+        transaction: SyncUnitOfWorkTransaction[TSyncUow],
+        transient_dependencies: dict[str, Any],
+        only: _Hook | None,
+    ) -> Any:
         work, metrics, store, resolve = self._start(
-            command, transaction, transient_dependencies, async_=False
+            message, transaction, transient_dependencies, async_=False
         )
         result: Any = None
-        queue: deque[Message[Any]] = deque((command,))
+        queue: deque[Message[Any]] = deque((message,))
         first = True
-        with _timer(metrics, command):
+        with _timer(metrics, message):
             while queue:
                 current = queue.popleft()
                 command_hook, event_hooks = self._route(current, metrics, first)
@@ -442,8 +517,16 @@ class SyncMessageBus(_MessageBus, Generic[TSyncUow]):
                         if first:
                             result = returned
                         _enqueue(queue, work, current)
+                    elif first and only is not None:
+                        only.call_sync(current, transaction, resolve, self)
+                        _enqueue(queue, work, current)
                     else:
                         for hook in event_hooks:
+                            if hook.background is not None:
+                                work.defer_handler(
+                                    current, hook.callback, hook.background
+                                )
+                                continue
                             hook.call_sync(current, transaction, resolve, self)
                             _enqueue(queue, work, current)
                     if store is not None:
@@ -480,6 +563,20 @@ class _SyncView(SyncMessageBus[Any]):
                 "bus has async ones: use AsyncMessageBus.handle()"
             )
         return super().handle(command, uow, **transient_dependencies)
+
+    def run_handler(
+        self,
+        event: Message[Any],
+        handler: MessageHandler,
+        uow: SyncUnitOfWorkTransaction[Any],
+        **transient_dependencies: Any,
+    ) -> None:
+        if not self.source.all_sync:
+            raise ConfigurationError(
+                "The sync view of a bus runs plain 'def' handlers only, and this "
+                "bus has async ones: use AsyncMessageBus.run_handler()"
+            )
+        super().run_handler(event, handler, uow, **transient_dependencies)
 
     def missing_handler_hint(self, msg_type: type[Message[Any]]) -> str:
         return self.source.missing_handler_hint(msg_type)

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Generic, Self, cast, get_type_hints
 
 from typing_extensions import TypeVar
 
+from messagebus_django.core.errors import ConfigurationError
 from messagebus_django.core.messages import Message
 from messagebus_django.core.observability import (
     AbstractMetricsStore,
@@ -191,6 +192,27 @@ class _UnitOfWorkBase:
                 messages = model.messages
                 while messages:
                     yield messages.pop(0)
+
+    def defer_handler(
+        self, event: Message[Any], handler: Callable[..., Any], options: Any
+    ) -> None:
+        """Have ``handler`` run later, in the background, for ``event``.
+
+        The bus calls it for a handler marked ``background=True`` instead of
+        calling the handler. ``options`` are its
+        :class:`~messagebus_django.core.handlers.Background` options. This unit
+        of work has no background to run it in: a :class:`ConfigurationError`.
+        The Django unit of work enqueues a task (see
+        :mod:`messagebus_django.background`).
+        """
+        name = getattr(handler, "__qualname__", repr(handler))
+        raise ConfigurationError(
+            f"{getattr(handler, '__module__', '?')}.{name} is a background "
+            f"handler, and the unit of work {type(self).__qualname__} cannot run "
+            "it in the background: dispatch the command with "
+            "messagebus_django.dispatch() (a DjangoUnitOfWork enqueues it as a "
+            "Django task), or override defer_handler()"
+        )
 
     def _forget_seen(self) -> None:
         # Models a failed handler left seen must not have their events handled

@@ -29,6 +29,7 @@ from messagebus_django.core import (
     Message,
     SyncMessageBus,
 )
+from messagebus_django.core.handlers import MessageHandler
 from messagebus_django.dispatching import bridge
 from messagebus_django.dispatching.bus import get_bus
 from messagebus_django.dispatching.unit_of_work import DjangoUnitOfWork
@@ -53,9 +54,14 @@ async def _handle(
     command: Message[Any],
     uow: DjangoUnitOfWork,
     dependencies: dict[str, Any],
+    handler: MessageHandler | None = None,
 ) -> Any:
     async with uow as uow_transaction:
-        result = await bus.handle(command, uow_transaction, **dependencies)
+        if handler is None:
+            result = await bus.handle(command, uow_transaction, **dependencies)
+        else:
+            await bus.run_handler(command, handler, uow_transaction, **dependencies)
+            result = None
         if isinstance(result, Err):
             await uow_transaction.rollback()
         else:
@@ -88,9 +94,14 @@ def _handle_sync(
     command: Message[Any],
     uow: DjangoUnitOfWork,
     dependencies: dict[str, Any],
+    handler: MessageHandler | None = None,
 ) -> Any:
     with uow.sync_view() as uow_transaction:
-        result = bus.handle(command, uow_transaction, **dependencies)
+        if handler is None:
+            result = bus.handle(command, uow_transaction, **dependencies)
+        else:
+            bus.run_handler(command, handler, uow_transaction, **dependencies)
+            result = None
         cancel = bridge.cancellation.get()
         if cancel is not None and cancel.cancelled:
             # adispatch() was cancelled while the sync handlers ran (they
@@ -151,14 +162,20 @@ def handle_in_transaction(
     message: Message[Any],
     uow: DjangoUnitOfWork,
     dependencies: dict[str, Any],
+    *,
+    handler: MessageHandler | None = None,
 ) -> Any:
-    """Run the handlers inside the caller's open ``atomic`` block and settle it."""
+    """Run the handlers inside the caller's open ``atomic`` block and settle it.
+
+    With ``handler``, only that handler of the event ``message`` (and the
+    handlers of the events it raises): what a background handler's task runs.
+    """
     if bus.all_sync:
         # messagebus's sync bus over the same handlers: no event loop, no
         # thread hop; the sync handlers run right here.
-        result = _handle_sync(bus.sync_view(), message, uow, dependencies)
+        result = _handle_sync(bus.sync_view(), message, uow, dependencies, handler)
     else:
-        result = bridge.run(_handle, bus, message, uow, dependencies)
+        result = bridge.run(_handle, bus, message, uow, dependencies, handler)
     uow.end()
     return result
 

@@ -10,6 +10,7 @@ from typing import Any, Self
 from django.db import transaction
 
 from messagebus_django import signals
+from messagebus_django.background.enqueue import Deferred, enqueue_deferred
 from messagebus_django.conf import conf
 from messagebus_django.core import (
     AsyncAbstractMessageStoreRepository,
@@ -65,6 +66,7 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
             setattr(self, name, repository)
         self.rollback_requested = False
         self.after_commit: list[Callable[[], Any]] = []
+        self.deferred: list[Deferred] = []
 
     @classmethod
     def concrete_repository_classes(
@@ -84,6 +86,7 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
         # A unit of work may be reused: forget the last transaction's state.
         self.rollback_requested = False
         self.after_commit = []
+        self.deferred = []
         if isinstance(self.messagestore, DjangoMessageStore):
             self.messagestore.pending = []
             self.messagestore.written = []
@@ -109,6 +112,16 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
         """Make the ``atomic`` block roll back when it ends."""
         self.rollback_requested = True
         self.after_commit.clear()
+        self.deferred.clear()
+
+    def defer_handler(
+        self, event: Message[Any], handler: Callable[..., Any], options: Any
+    ) -> None:
+        """Keep a background handler for :meth:`end`, which enqueues its task.
+
+        See :mod:`messagebus_django.background`.
+        """
+        self.deferred.append(Deferred(event, handler, options))
 
     async def run_after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Defer ``callback`` until the database has committed (``on_commit``)."""
@@ -155,6 +168,13 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
         store = self.messagestore
         if isinstance(store, DjangoMessageStore):
             published = store.write(self.using)
+            if published and signals.messages_stored.has_listeners(type(self)):
+                signals.messages_stored.send(
+                    type(self),
+                    messages=store.written,
+                    published=published,
+                    using=self.using,
+                )
             if published and signals.messages_committed.has_listeners(type(self)):
                 transaction.on_commit(
                     functools.partial(
@@ -169,6 +189,8 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
                 )
         for callback in self.after_commit:
             transaction.on_commit(_as_sync(callback), using=self.using, robust=True)
+        if self.deferred:
+            enqueue_deferred(self.deferred, self.using)
 
 
 class _SyncMessageStore(SyncAbstractMessageStoreRepository):
@@ -235,6 +257,13 @@ class DjangoSyncUnitOfWork(SyncAbstractUnitOfWork[Any]):
         """Make the ``atomic`` block roll back when it ends."""
         self.django_uow.rollback_requested = True
         self.django_uow.after_commit.clear()
+        self.django_uow.deferred.clear()
+
+    def defer_handler(
+        self, event: Message[Any], handler: Callable[..., Any], options: Any
+    ) -> None:
+        """The Django unit of work's :meth:`~DjangoUnitOfWork.defer_handler`."""
+        self.django_uow.defer_handler(event, handler, options)
 
     def run_after_commit(self, callback: Callable[[], None]) -> None:
         """Defer ``callback`` until the database has committed (``on_commit``)."""

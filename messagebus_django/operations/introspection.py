@@ -7,6 +7,7 @@ classes of installed apps that the system checks use too.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Iterable, Sequence
@@ -24,6 +25,7 @@ from messagebus_django.core import (
     Registration,
     message_type_name,
 )
+from messagebus_django.core.handlers import Background
 from messagebus_django.core.messages import ENVELOPE_FIELDS
 
 if TYPE_CHECKING:
@@ -151,6 +153,11 @@ class MessageTypeInfo:
                 {
                     "handler": registration.qualified_name,
                     "async": registration.is_async,
+                    "background": (
+                        None
+                        if registration.background is None
+                        else dataclasses.asdict(registration.background)
+                    ),
                     "dependencies": list(registration.required),
                     "optional_dependencies": list(registration.optional),
                 }
@@ -234,6 +241,8 @@ def format_catalog(catalog: Sequence[MessageTypeInfo]) -> str:
                     f"    -> {registration.qualified_name}  "
                     f"{'async' if registration.is_async else 'sync'}"
                 )
+                if registration.background is not None:
+                    line += f"  {_background_text(registration.background)}"
                 if registration.dependencies:
                     line += f"  dependencies: {', '.join(registration.dependencies)}"
                 lines.append(line)
@@ -348,3 +357,12 @@ def schema_document(catalog: Iterable[MessageTypeInfo]) -> dict[str, Any]:
 def dumps(document: Any, indent: int | None = 2) -> str:
     """Stable JSON: keys sorted, so the output diffs well."""
     return json.dumps(document, indent=indent, sort_keys=True)
+
+
+def _background_text(options: Background) -> str:
+    chosen = [
+        f"{name}: {value}"
+        for name, value in dataclasses.asdict(options).items()
+        if value is not None
+    ]
+    return f"background ({', '.join(chosen)})" if chosen else "background"

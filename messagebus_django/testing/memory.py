@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -90,7 +90,9 @@ class InMemoryUnitOfWork(AsyncAbstractUnitOfWork[Any]):
     :meth:`commit` and :meth:`rollback` only count (``committed``,
     ``rolled_back``): in-memory repositories keep what they were given either
     way. Every handled message is in ``messagestore.messages``, the published
-    events of committed transactions in ``messagestore.published``.
+    events of committed transactions in ``messagestore.published``; the
+    background handlers the bus deferred (``background=True``), with their
+    event, in ``deferred`` (run one with ``bus.run_handler(event, handler, ...)``).
     """
 
     messagestore: InMemoryMessageStore
@@ -109,6 +111,7 @@ class InMemoryUnitOfWork(AsyncAbstractUnitOfWork[Any]):
             self.metrics_store = SignallingMetricsStore(self.metrics_store)
         self.committed = 0
         self.rolled_back = 0
+        self.deferred: list[tuple[Message[Any], Callable[..., Any]]] = []
         for name, repository_class in self.repository_classes().items():
             if name in repositories:
                 continue
@@ -126,6 +129,12 @@ class InMemoryUnitOfWork(AsyncAbstractUnitOfWork[Any]):
                     "collects events only from AsyncAbstractRepository instances"
                 )
             setattr(self, name, repository)
+
+    def defer_handler(
+        self, event: Message[Any], handler: Callable[..., Any], options: Any
+    ) -> None:
+        """Keep a background handler and its event in :attr:`deferred`."""
+        self.deferred.append((event, handler))
 
     async def commit(self) -> None:
         self.committed += 1

@@ -150,3 +150,27 @@ def test_the_books_tests_run_the_bus_as_the_bookstore_does() -> None:
     )
 
     assert shown == repr([BOOKSTORE_MESSAGEBUS_SETTINGS[name] for name in names])
+
+
+def test_without_a_broker_the_tasks_transport_is_the_default() -> None:
+    """No BROKER_URL: MESSAGEBUS_TRANSPORTS unset, the consumer declared, so
+    the default transport is the Tasks one; with it, RabbitMQ as before."""
+    code = (
+        "import django; django.setup(); "
+        "from messagebus_django.conf import conf; "
+        "print(conf.TRANSPORTS['default']['BACKEND'])"
+    )
+    key = {
+        "DJANGO_SECRET_KEY": "k",
+        "DJANGO_SETTINGS_MODULE": "bookstore_project.settings",
+    }
+    assert (
+        bookstore_settings(code, BROKER_URL="", **key)
+        == "messagebus_django.eventstream.transports.tasks.TasksTransport"
+    )
+    assert (
+        bookstore_settings(
+            code, BROKER_URL="amqp://guest:guest@127.0.0.1:5672//", **key
+        )
+        == "messagebus_django.eventstream.transports.kombu.KombuTransport"
+    )

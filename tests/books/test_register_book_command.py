@@ -193,5 +193,9 @@ def test_the_example_prints_only_the_id_on_stdout(tmp_path: Path) -> None:
     assert migrated.returncode == 0, migrated.stderr
     assert registered.returncode == 0, registered.stderr
     assert registered.stdout == f"{UUID(registered.stdout.strip())}\n"
+    # notify_librarians runs in the background: the task worker mails.
+    assert not (tmp_path / "sent_emails").exists()
+    worked = manage("db_worker", "--batch", "--no-startup-delay", "--no-reload")
+    assert worked.returncode == 0, worked.stderr
     (mail_file,) = (tmp_path / "sent_emails").iterdir()
     assert "Subject: New book: Domain-Driven Design" in mail_file.read_text()

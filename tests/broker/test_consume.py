@@ -1,8 +1,10 @@
-"""``messagebus_consume`` on RabbitMQ: the bookstore's "new arrivals" consumer.
+"""``messagebus_consume`` on RabbitMQ: the test app's arrivals consumer.
 
-The story: ``BookRegistered`` goes web -> outbox -> relay -> RabbitMQ ->
-consumer -> handler (``books.consumers``), none lost, none applied twice;
-poison goes to ``<queue>.dead`` with the reason.
+The story: ``DocumentRegistered`` goes dispatch -> outbox -> relay -> RabbitMQ
+-> consumer -> handler (``tests.testapp.consumers``, into ``DocumentArrival``),
+none lost, none applied twice; poison goes to ``<queue>.dead`` with the reason.
+The bookstore's own path (its API to its "new arrivals") is tested in
+tests/books/test_consume.py.
 """
 
 # kombu is typed only in part.
@@ -21,99 +23,57 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from django.contrib.auth.models import Permission, User
 from django.core.management import call_command
 from django.db import IntegrityError
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
 from kombu.connection import Connection
 
-from books.domain.messages import RegisterBook
-from books.models import Book, NewArrival
-from messagebus_django import dispatch, uuid7
+from messagebus_django import Ok, dispatch, uuid7
 from messagebus_django.eventstream.management.commands import messagebus_consume
 from messagebus_django.eventstream.models import InboxMessage, OutboxMessage
 from messagebus_django.eventstream.relay import OutboxRelay
 from messagebus_django.eventstream.transports import Envelope
 from messagebus_django.eventstream.transports.kombu import KombuTransport
 from messagebus_django.operations.shutdown import stop_on_signals
-from tests.broker.helpers import MakeQueue, drain, isbn13, publish_raw, requires_broker
+from tests.broker.helpers import (
+    REGISTERED,
+    MakeQueue,
+    consume,
+    drain,
+    envelope,
+    publish_raw,
+    register,
+    requires_broker,
+)
+from tests.testapp.models import Document, DocumentArrival
 
 pytestmark = [requires_broker, pytest.mark.django_db(transaction=True)]
 
-TYPE = "book_registered_v1"
+TYPE = REGISTERED
 
 
-def consume(queue: str, *args: str) -> str:
-    """Run the bookstore's consumer on ``queue``; return what it printed."""
-    out = StringIO()
-    call_command(
-        "messagebus_consume",
-        "--queue",
-        queue,
-        "--handlers",
-        "books.consumers",
-        "--type",
-        TYPE,
-        "--idle-timeout",
-        "0.2",
-        *args,
-        stdout=out,
-    )
-    return out.getvalue()
-
-
-def register(number: int = 0) -> RegisterBook:
-    return RegisterBook(
-        isbn=isbn13(number), title=f"Book {number}", author="Eric Evans"
-    )
-
-
-def envelope(**payload: Any) -> dict[str, Any]:
-    return {
-        "id": str(uuid7()),
-        "created_at": "2026-11-26T07:00:00+00:00",
-        "type": TYPE,
-        "payload": {
-            "id": str(uuid7()),
-            "isbn": isbn13(1),
-            "title": "Implementing DDD",
-            "author": "Vaughn Vernon",
-            **payload,
-        },
-    }
-
-
-def test_the_story_web_outbox_relay_broker_consumer_handler(
-    client: Client, broker: Connection, make_queue: MakeQueue
+def test_the_story_dispatch_outbox_relay_broker_consumer_handler(
+    broker: Connection, make_queue: MakeQueue
 ) -> None:
     queue = make_queue(TYPE)  # the consumer's queue exists before the event
-    librarian = User.objects.create_user("librarian", password="secret")
-    librarian.user_permissions.add(
-        Permission.objects.get(content_type__app_label="books", codename="add_book")
-    )
-    client.force_login(librarian)
-    response = client.post(
-        "/api/books",
-        {"isbn": "0-321-12521-5", "title": "Domain-Driven Design", "author": "Evans"},
-        content_type="application/json",
-    )
-    assert response.status_code == 201
-    book_id = UUID(response.json()["id"])
+    command = register(1, title="Domain-Driven Design", author="Evans")
+    assert dispatch(command) == Ok(...)
     assert OutboxMessage.objects.get().state == "sent"  # relayed after the commit
 
     out = consume(queue, "--max-messages", "1")
     assert f"Consuming {TYPE} from {queue!r}." in out
     assert "Consumer stopped: applied 1, duplicate 0, dead 0, given back 0." in out
-    arrival = NewArrival.objects.get()
-    assert (arrival.book_id, arrival.title, arrival.author) == (
-        book_id,
+    arrival = DocumentArrival.objects.get()
+    assert (arrival.document_id, arrival.code, arrival.title, arrival.author) == (
+        command.id,
+        command.code,
         "Domain-Driven Design",
         "Evans",
     )
     assert arrival.message_id == OutboxMessage.objects.get().id
     assert InboxMessage.objects.get().consumer == queue
-    assert Book.objects.filter(pk=book_id).count() == 1
+    assert Document.objects.filter(pk=command.id).count() == 1  # the producer's
     assert drain(broker, queue) == []  # acknowledged: nothing is delivered again
 
 
@@ -148,8 +108,8 @@ def test_a_relay_killed_after_publishing_publishes_again_and_the_consumer_applie
 
     out = consume(queue, "--max-messages", "2")
     assert "Consumer stopped: applied 1, duplicate 1, dead 0, given back 0." in out
-    assert NewArrival.objects.filter(book_id=command.id).count() == 1
-    assert NewArrival.objects.count() == 1
+    assert DocumentArrival.objects.filter(document_id=command.id).count() == 1
+    assert DocumentArrival.objects.count() == 1
     assert InboxMessage.objects.filter(consumer=queue).count() == 1
     assert drain(broker, queue) == []  # both deliveries acknowledged
 
@@ -159,12 +119,16 @@ def test_poison_goes_to_the_dead_queue_with_its_reason_and_the_rest_is_applied(
 ) -> None:
     queue = make_queue(TYPE)
     taken = uuid7()
-    NewArrival.objects.create(
-        book_id=taken, title="Already here", author="Someone", message_id=uuid7()
+    DocumentArrival.objects.create(
+        document_id=taken,
+        code="TAKEN",
+        title="Already here",
+        author="Someone",
+        message_id=uuid7(),
     )
     unknown = {**envelope(), "type": "nope_v1"}
     invalid = envelope(id="not-a-uuid")
-    failing = envelope(id=str(taken))  # its insert hits NewArrival's unique book_id
+    failing = envelope(id=str(taken))  # its insert hits the unique document_id
     good = envelope(title="Learning DDD")
     bodies = [
         b"{not json",
@@ -179,10 +143,10 @@ def test_poison_goes_to_the_dead_queue_with_its_reason_and_the_rest_is_applied(
     out = consume(queue, "--max-messages", "5", "--max-attempts", "2")
     assert "Consumer stopped: applied 1, duplicate 0, dead 4, given back 0." in out
     assert "dead: nope_v1 (unknown message type 'nope_v1')" in out
-    arrival = NewArrival.objects.get(title="Learning DDD")
-    assert str(arrival.book_id) == good["payload"]["id"]
+    arrival = DocumentArrival.objects.get(title="Learning DDD")
+    assert str(arrival.document_id) == good["payload"]["id"]
     assert str(arrival.message_id) == good["id"]
-    assert NewArrival.objects.count() == 2
+    assert DocumentArrival.objects.count() == 2
     assert list(InboxMessage.objects.values_list("message_id", flat=True)) == [
         UUID(good["id"])
     ]
@@ -220,7 +184,7 @@ def test_max_messages_is_kept_even_when_dead_letters_are_published(
     assert "Consumer stopped: applied 1, duplicate 0, dead 2, given back 0." in out
     dead = drain(broker, f"{queue}.dead")
     assert [message.body for message in dead] == [b.decode() for b in bodies[2:]]
-    assert NewArrival.objects.get().message_id == UUID(good["id"])
+    assert DocumentArrival.objects.get().message_id == UUID(good["id"])
 
 
 def test_the_consumer_stops_on_sigterm(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 from io import StringIO
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -26,8 +27,8 @@ from messagebus_django.eventstream.transports.kombu import (
     default_broker,
     topic_exchange,
 )
-from tests.broker.helpers import MakeQueue, drain, requires_broker
-from tests.testapp.messages import DiscontinueDocument, RegisterDocument
+from tests.broker.helpers import MakeQueue, code, drain, register, requires_broker
+from tests.testapp.messages import DiscontinueDocument
 
 KOMBU = f"{KombuTransport.__module__}.{KombuTransport.__qualname__}"
 
@@ -35,17 +36,6 @@ pytestmark = [requires_broker, pytest.mark.django_db(transaction=True)]
 
 CLOSED_PORT_URL = "amqp://guest:guest@127.0.0.1:1//"
 """Nothing listens there: the broker is down."""
-
-
-def code(number: int) -> str:
-    """A distinct document code for each ``number``."""
-    return f"DOC{number:09d}"
-
-
-def register(number: int = 0) -> RegisterDocument:
-    return RegisterDocument(
-        code=code(number), title=f"Document {number}", author="Eric Evans"
-    )
 
 
 def test_a_committed_event_reaches_a_bound_queue_once(
@@ -261,3 +251,41 @@ def test_what_the_broker_nacks_is_not_marked_sent_and_is_retried(
         assert not OutboxMessage.objects.filter(published_at__isnull=True).exists()
     finally:
         full.delete()
+
+
+def test_beside_the_tasks_transport_both_deliver_the_event(
+    broker: Connection, make_queue: MakeQueue, settings: Any
+) -> None:
+    """RabbitMQ as "default" (other services), the Tasks transport as "local"
+    (this project's own consumers): one commit, both deliveries."""
+    from django.core.management import call_command as run
+    from django_tasks_db.models import DBTaskResult
+
+    from messagebus_django.conf import TASKS_TRANSPORT
+    from tests.testapp.models import DocumentActivity
+
+    settings.MESSAGEBUS_TRANSPORTS = {
+        "default": settings.MESSAGEBUS_TRANSPORTS["default"],
+        "local": {"BACKEND": TASKS_TRANSPORT},
+    }
+    settings.MESSAGEBUS_CONSUMERS = {
+        "testapp.tasks": {"HANDLERS": ["tests.testapp.task_consumers"]}
+    }
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    reset_transport()
+    queue = make_queue("document_registered_v1")
+    assert dispatch(register(7)) == Ok(...)
+
+    [message] = drain(broker, queue)
+    event = OutboxMessage.objects.get()
+    assert (event.state, event.attempts) == ("sent", 1)
+    assert json.loads(message.body)["id"] == str(event.id)
+    task = DBTaskResult.objects.get()
+    run("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    task.refresh_from_db()
+    assert task.status == "SUCCESSFUL"
+    assert list(
+        DocumentActivity.objects.filter(kind="delivered").values_list(
+            "detail", flat=True
+        )
+    ) == ["Document 7"]

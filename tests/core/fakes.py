@@ -1,8 +1,12 @@
-"""In-memory doubles shared by the core tests (not a test module)."""
+"""In-memory doubles shared by the core tests (not a test module); the Django
+layer's sync-bus tests use :class:`RecordingMetrics` and
+:class:`AwaitingOnRollback` and :class:`RecordingSyncDependency` too."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from messagebus_django.core import (
@@ -12,9 +16,13 @@ from messagebus_django.core import (
     AsyncAbstractUnitOfWork,
     AsyncEventstreamPublisher,
     AsyncUnitOfWorkTransaction,
+    GenericCommand,
     GenericModel,
     Message,
     Metadata,
+    SinkholeMetricsStore,
+    SyncDependency,
+    TransactionStatus,
 )
 
 
@@ -104,3 +112,55 @@ def raise_messages(
     thing.messages.extend(messages)
     transaction.things.seen.append(thing)
     return thing
+
+
+class RecordingMetrics(SinkholeMetricsStore):
+    """A metrics store that logs what it is told, in order, as short lines."""
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+
+    def inc_beginned_transaction_count(self) -> None:
+        self.log.append("begin")
+
+    def inc_transaction_closed_count(self, status: TransactionStatus) -> None:
+        self.log.append(f"closed {status.value}")
+
+    def inc_messages_processed_total(self, msg_metadata: Metadata) -> None:
+        self.log.append(f"processed {msg_metadata.name}")
+
+    @contextmanager
+    def command_processing_timer(self, command: GenericCommand[Any]) -> Iterator[None]:
+        self.log.append(f"timing {command.metadata.name}")
+        yield
+        self.log.append("timed")
+
+    def observe_dispatch(
+        self, command_type: str, outcome: str, seconds: float, handled: Iterable[str]
+    ) -> None:
+        self.log.append(f"dispatch {command_type} {outcome} {list(handled)}")
+
+
+class AwaitingOnRollback:
+    """A dependency whose rollback hook really awaits: it fails in a sync
+    transaction, where there is no event loop to wait on."""
+
+    async def on_after_commit(self) -> None: ...
+
+    async def on_after_rollback(self) -> None:
+        await asyncio.sleep(0)
+
+
+class RecordingSyncDependency(SyncDependency):
+    """A sync dependency: what handlers ``sent`` through it, and how each
+    transaction ``ended`` (``"commit"`` or ``"rollback"``, from its hooks)."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.ended: list[str] = []
+
+    def on_after_commit(self) -> None:
+        self.ended.append("commit")
+
+    def on_after_rollback(self) -> None:
+        self.ended.append("rollback")

@@ -67,6 +67,13 @@ RULES = [
         "messagebus_django.eventstream.consumer",
         "a transport only sends: what consumes sits beside the consumer",
     ),
+    Rule(
+        "messagebus_django.background",
+        "messagebus_django.dispatching",
+        "the unit of work enqueues background tasks through it: only the "
+        "worker's side (runner) imports dispatching back",
+        unless=("messagebus_django.background.runner",),
+    ),
     Rule("messagebus_django", "books", "the library never imports the example"),
     Rule(
         "messagebus_django",
@@ -81,15 +88,19 @@ def test_every_import_of_the_package_points_the_right_way() -> None:
 
 
 LIBRARY_TEST_DIRECTORIES = [
+    "tests.background",
+    "tests.broker",
     "tests.core",
     "tests.django",
     "tests.eventstream",
+    "tests.faults",
     "tests.introspection",
     "tests.testapp",
     "tests.testing",
 ]
 """The library's tests, which run on its own test app (tests/testapp), not on
-the example. tests/broker and tests/faults still use the example's app."""
+the example. The example's own tests are in tests/books (its end-to-end
+consume path on RabbitMQ too)."""
 
 
 @pytest.mark.parametrize("directory", LIBRARY_TEST_DIRECTORIES)
@@ -99,6 +110,15 @@ def test_the_library_tests_do_not_import_the_example(directory: str) -> None:
         for example in ("books", "bookstore_project")
     ]
     assert wrong_imports(ROOT, directory, rules) == []
+
+
+@pytest.mark.parametrize(
+    "package", ["messagebus_django", "books", "bookstore_project", "soak"]
+)
+def test_shipped_code_does_not_import_the_tests(package: str) -> None:
+    """What the sdist ships (the soak too) needs nothing from tests/."""
+    rules = [Rule(package, "tests", "shipped code does not import the tests")]
+    assert wrong_imports(ROOT, package, rules) == []
 
 
 def write(root: Path, files: dict[str, str]) -> None:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -14,18 +13,15 @@ from messagebus_django.core import (
     Command,
     ConfigurationError,
     Event,
-    GenericCommand,
     GenericModel,
     Message,
     Metadata,
     MissingDependencyError,
     MissingHandlerError,
-    SinkholeMetricsStore,
     SyncAbstractEventstreamTransport,
     SyncAbstractMessageStoreRepository,
     SyncAbstractRepository,
     SyncAbstractUnitOfWork,
-    SyncDependency,
     SyncEventstreamPublisher,
     SyncMessageBus,
     SyncSinkholeEventstreamTransport,
@@ -33,6 +29,11 @@ from messagebus_django.core import (
     SyncUnitOfWorkTransaction,
     TransactionError,
     TransactionStatus,
+)
+from tests.core.fakes import (
+    AwaitingOnRollback,
+    RecordingMetrics,
+    RecordingSyncDependency,
 )
 from tests.core.sync_pkg import handlers as sync_pkg
 
@@ -104,19 +105,9 @@ def place_order(command: PlaceOrder, transaction: Transaction) -> str:
     return command.ref
 
 
-class Mailer(SyncDependency):
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-        self.ended: list[str] = []
-
-    def on_after_commit(self) -> None:
-        self.ended.append("commit")
-
-    def on_after_rollback(self) -> None:
-        self.ended.append("rollback")
-
-
-def mail_order(event: OrderPlaced, transaction: Transaction, mailer: Mailer) -> None:
+def mail_order(
+    event: OrderPlaced, transaction: Transaction, mailer: RecordingSyncDependency
+) -> None:
     mailer.sent.append(event.ref)
 
 
@@ -170,7 +161,7 @@ def test_dependencies_are_given_and_told_how_the_transaction_ended(
     bus: SyncMessageBus[OrdersUnitOfWork],
 ) -> None:
     bus.add_listener(OrderPlaced, mail_order)
-    mailer = Mailer()
+    mailer = RecordingSyncDependency()
     uow = OrdersUnitOfWork()
     with uow as transaction:
         bus.handle(PlaceOrder(ref="A1"), transaction, mailer=mailer)
@@ -182,10 +173,10 @@ def test_dependencies_are_given_and_told_how_the_transaction_ended(
 def test_a_bus_dependency_factory_is_used(
     bus: SyncMessageBus[OrdersUnitOfWork],
 ) -> None:
-    made: list[Mailer] = []
+    made: list[RecordingSyncDependency] = []
 
-    def factory() -> Mailer:
-        made.append(Mailer())
+    def factory() -> RecordingSyncDependency:
+        made.append(RecordingSyncDependency())
         return made[-1]
 
     bus = SyncMessageBus[OrdersUnitOfWork](mailer=factory)
@@ -329,26 +320,6 @@ def test_the_sync_defaults_keep_nothing() -> None:
     assert OrdersUnitOfWork.repository_classes() == {}
 
 
-class RecordingMetrics(SinkholeMetricsStore):
-    def __init__(self) -> None:
-        self.log: list[str] = []
-
-    def inc_beginned_transaction_count(self) -> None:
-        self.log.append("begin")
-
-    def inc_transaction_closed_count(self, status: TransactionStatus) -> None:
-        self.log.append(f"closed {status.value}")
-
-    def inc_messages_processed_total(self, msg_metadata: Metadata) -> None:
-        self.log.append(f"processed {msg_metadata.name}")
-
-    @contextmanager
-    def command_processing_timer(self, command: GenericCommand[Any]) -> Iterator[None]:
-        self.log.append(f"timing {command.metadata.name}")
-        yield
-        self.log.append("timed")
-
-
 def test_the_sync_bus_reports_its_metrics(
     bus: SyncMessageBus[OrdersUnitOfWork],
 ) -> None:
@@ -380,13 +351,6 @@ def test_the_sync_bus_stamps_the_tracing_ids(
     assert stored_command.metadata.causation_id is None
     assert event.metadata.correlation_id == command.message_id
     assert event.metadata.causation_id == command.message_id
-
-
-class AwaitingOnRollback:
-    async def on_after_commit(self) -> None: ...
-
-    async def on_after_rollback(self) -> None:
-        await asyncio.sleep(0)  # really waits: impossible with no event loop
 
 
 def test_a_failing_rollback_hook_does_not_hide_the_blocks_exception(

@@ -1,4 +1,10 @@
-"""The bridge's own edge cases: exceptions, cancellation, nesting, threads, fork."""
+"""The bridge's own edge cases: exceptions, cancellation, nesting, threads, fork.
+
+The tests that take ``bridge_path`` (tests/django/conftest.py) run on both of
+its paths, asgiref's internals and the ``async_to_sync`` fallback; the others
+are about the fast path's own loop. test_bridge_fallback.py has the
+fallback's detection and warning.
+"""
 
 from __future__ import annotations
 
@@ -37,10 +43,12 @@ async def add(a: int, b: int) -> int:
     return a + b
 
 
+@pytest.mark.usefixtures("bridge_path")
 def test_run_returns_the_result() -> None:
     assert bridge.run(add, 2, 3) == 5
 
 
+@pytest.mark.usefixtures("bridge_path")
 def test_run_propagates_exceptions_and_keeps_working() -> None:
     async def fail() -> None:
         raise KeyError("boom")
@@ -77,6 +85,7 @@ def test_leftover_tasks_are_cancelled() -> None:
     assert cancelled.is_set()
 
 
+@pytest.mark.usefixtures("bridge_path")
 def test_contextvar_changes_do_not_flow_back() -> None:
     async def change() -> str:
         marker.set("handler")
@@ -86,6 +95,15 @@ def test_contextvar_changes_do_not_flow_back() -> None:
     assert marker.get() == "caller"
 
 
+@pytest.mark.usefixtures("bridge_path")
+def test_thread_sensitive_calls_run_on_the_callers_thread() -> None:
+    async def handler() -> int:
+        return await sync_to_async(threading.get_ident)()
+
+    assert bridge.run(handler) == threading.get_ident()
+
+
+@pytest.mark.usefixtures("bridge_path")
 def test_calling_from_async_code_is_an_error() -> None:
     async def inside() -> None:
         bridge.run(add, 1, 2)
@@ -94,6 +112,7 @@ def test_calling_from_async_code_is_an_error() -> None:
         asyncio.run(inside())
 
 
+@pytest.mark.usefixtures("bridge_path")
 def test_a_sync_async_to_sync_inside_a_handlers_sync_call_works() -> None:
     def sync_part() -> int:
         # asgiref's own bridge, nested inside ours: must not deadlock.
@@ -106,6 +125,7 @@ def test_a_sync_async_to_sync_inside_a_handlers_sync_call_works() -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("bridge_path")
 def test_nested_dispatch_from_a_handlers_sync_call() -> None:
     class Outer(Command):
         metadata: Metadata = Metadata(name="outer", schema_version=1)
@@ -134,6 +154,7 @@ def test_nested_dispatch_from_a_handlers_sync_call() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("bridge_path")
 def test_several_threads_at_once_each_in_its_own_transaction() -> None:
     errors: list[BaseException] = []
     barrier = threading.Barrier(4)

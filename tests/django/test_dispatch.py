@@ -53,6 +53,7 @@ def register(**overrides: str) -> RegisterDocument:
     return RegisterDocument.model_validate(fields)
 
 
+@pytest.mark.usefixtures("bridge_path")
 def test_command_and_events_commit_together() -> None:
     assert run(WriteBooks(titles=["a", "b"])) == Ok(2)
     assert Document.objects.count() == 2
@@ -65,6 +66,7 @@ def test_command_handler_raises_after_writing_rolls_back() -> None:
     assert Document.objects.count() == 0
 
 
+@pytest.mark.usefixtures("bridge_path")
 def test_event_handler_raises_after_command_wrote_rolls_back_all() -> None:
     with pytest.raises(Boom):
         run(WriteBooks(titles=["a", "b"], fail="event"))
@@ -231,6 +233,7 @@ def test_non_durable_dispatch_joins_the_outer_atomic() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("bridge_path")
 def test_two_commands_at_once_on_one_loop_one_failing() -> None:
     """Pitfall 3: the failing command must not take the other's rows with it."""
 
@@ -270,6 +273,7 @@ class WriteThenWait(Command):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("bridge_path")
 def test_a_cancelled_adispatch_rolls_back() -> None:
     """Pitfall 5: the client went away while the command was running."""
     started = threading.Event()

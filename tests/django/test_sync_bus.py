@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,17 +12,19 @@ from messagebus_django import (
     AsyncUnitOfWorkTransaction,
     ConfigurationError,
     Event,
-    GenericCommand,
     Metadata,
     MissingHandlerError,
-    SinkholeMetricsStore,
-    SyncDependency,
     SyncUnitOfWorkTransaction,
     TransactionStatus,
     dispatch,
 )
 from messagebus_django.dispatching.bus import build_bus
 from messagebus_django.dispatching.unit_of_work import DjangoSyncUnitOfWork
+from tests.core.fakes import (
+    AwaitingOnRollback,
+    RecordingMetrics,
+    RecordingSyncDependency,
+)
 from tests.django import sync_bus_handlers
 from tests.django.commands import Batch, ScratchUnitOfWork, WriteBooks, code_for
 from tests.django.sync_bus_handlers import SyncShelve
@@ -38,18 +38,6 @@ def _clear() -> Iterator[None]:
     yield
     sync_bus_handlers.received.clear()
     sync_bus_handlers.after_commit.clear()
-
-
-class Notifier(SyncDependency):
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-        self.ended: list[str] = []
-
-    def on_after_commit(self) -> None:
-        self.ended.append("commit")
-
-    def on_after_rollback(self) -> None:
-        self.ended.append("rollback")
 
 
 def project_bus() -> AsyncMessageBus:
@@ -76,7 +64,7 @@ def test_handlers_get_the_sync_transaction_of_the_django_unit_of_work(
 def test_sync_dependencies_hear_how_it_ended(
     django_capture_on_commit_callbacks: pytest.FixtureRequest,
 ) -> None:
-    notifier = Notifier()
+    notifier = RecordingSyncDependency()
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
         dispatch(
             SyncShelve(title="a"),
@@ -140,35 +128,6 @@ class Shelved(Event):
     metadata: Metadata = Metadata(name="sync_shelved", schema_version=1)
 
 
-class RecordingMetrics(SinkholeMetricsStore):
-    def __init__(self) -> None:
-        self.log: list[str] = []
-
-    def inc_beginned_transaction_count(self) -> None:
-        self.log.append("begin")
-
-    def inc_transaction_closed_count(self, status: TransactionStatus) -> None:
-        self.log.append(f"closed {status.value}")
-
-    def inc_messages_processed_total(self, msg_metadata: Metadata) -> None:
-        self.log.append(f"processed {msg_metadata.name}")
-
-    @contextmanager
-    def command_processing_timer(self, command: GenericCommand[Any]) -> Iterator[None]:
-        self.log.append(f"timing {command.metadata.name}")
-        yield
-        self.log.append("timed")
-
-    def observe_dispatch(
-        self,
-        command_type: str,
-        outcome: str,
-        seconds: float,
-        handled: Iterable[str],
-    ) -> None:
-        self.log.append(f"dispatch {command_type} {outcome} {list(handled)}")
-
-
 def test_the_all_sync_dispatch_reports_metrics_and_stamps_tracing_ids() -> None:
     def shelve(cmd: SyncShelve, transaction: Any) -> str:
         batch = Batch(titles=[cmd.title])
@@ -200,13 +159,6 @@ def test_the_all_sync_dispatch_reports_metrics_and_stamps_tracing_ids() -> None:
     assert stored_command.metadata.correlation_id == command.message_id
     assert event.metadata.correlation_id == command.message_id
     assert event.metadata.causation_id == command.message_id
-
-
-class AwaitingOnRollback:
-    async def on_after_commit(self) -> None: ...
-
-    async def on_after_rollback(self) -> None:
-        await asyncio.sleep(0)  # really waits: impossible with no event loop
 
 
 def test_the_handlers_exception_survives_a_failing_rollback_hook() -> None:

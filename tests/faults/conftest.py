@@ -1,46 +1,21 @@
 """Fixtures of the fault-injection tests: proxies in front of the real services."""
 
-# kombu is typed only in part.
-# mypy: disallow-untyped-calls=False
-
 from __future__ import annotations
 
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection
-from django.test import override_settings
 
-from tests.books.conftest import BOOKSTORE_MESSAGEBUS_SETTINGS
-from tests.broker.conftest import (  # noqa: F401 - fixtures shared with tests/broker
-    _delete_the_test_exchanges,
-    broker,
-    make_queue,
-)
+from messagebus_django.testing.faults import TcpProxy
 from tests.broker.helpers import BROKER_URL
-from tests.faults.proxy import TcpProxy
 
 
 @pytest.fixture
 def broker_proxy() -> Iterator[TcpProxy]:
     """A proxy in front of RabbitMQ (``BROKER_URL``)."""
-    parts = urlsplit(BROKER_URL)
-    proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5672)
-    yield proxy
-    proxy.close()
-
-
-def proxied_broker_url(proxy: TcpProxy) -> str:
-    """``BROKER_URL`` with the proxy's address instead of RabbitMQ's."""
-    parts = urlsplit(BROKER_URL)
-    credentials = parts.netloc.rsplit("@", 1)[0] if "@" in parts.netloc else ""
-    netloc = (
-        f"{credentials}@127.0.0.1:{proxy.port}"
-        if credentials
-        else (f"127.0.0.1:{proxy.port}")
-    )
-    return parts._replace(netloc=netloc).geturl()
+    with TcpProxy.in_front_of(BROKER_URL, 5672) as proxy:
+        yield proxy
 
 
 @pytest.fixture
@@ -49,23 +24,7 @@ def database_proxy() -> Iterator[TcpProxy]:
     if connection.vendor != "postgresql":
         pytest.skip("DATABASE_URL not set: cutting the database needs PostgreSQL")
     settings = connection.settings_dict
-    proxy = TcpProxy(settings["HOST"] or "127.0.0.1", int(settings["PORT"] or 5432))
-    yield proxy
-    proxy.close()
-
-
-@pytest.fixture(autouse=True)
-def bookstore_messagebus_settings(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Until these tests move to the test app (tests/testapp), they run on the
-    bookstore's handlers, unit of work and notifier; test_poison,
-    test_consumer_properties and test_relay_confirms already run on the test
-    app (the suite's settings)."""
-    if request.module.__name__.rpartition(".")[2] in {
-        "test_consumer_properties",
-        "test_poison",
-        "test_relay_confirms",
-    }:
-        yield
-        return
-    with override_settings(**BOOKSTORE_MESSAGEBUS_SETTINGS):
-        yield
+    with TcpProxy(
+        settings["HOST"] or "127.0.0.1", int(settings["PORT"] or 5432)
+    ) as proxy:
+        yield proxy

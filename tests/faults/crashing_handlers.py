@@ -5,15 +5,15 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from books.domain.messages import BookRegistered
 from messagebus_django import AsyncUnitOfWorkTransaction, async_listen
+from tests.testapp.messages import DocumentRegistered
 
 CRASH_TITLE = "Crash the consumer"
 
 
 @async_listen
 async def crash_on_one_title(
-    event: BookRegistered, uow: AsyncUnitOfWorkTransaction[Any]
+    event: DocumentRegistered, uow: AsyncUnitOfWorkTransaction[Any]
 ) -> None:
     if event.title == CRASH_TITLE:
         # As a segfault or the OOM killer would: no exception, no cleanup.

@@ -40,9 +40,3 @@ LOGGING = {
     "handlers": {"stderr": {"class": "logging.StreamHandler"}},
     "loggers": {"messagebus_django": {"handlers": ["stderr"], "level": "INFO"}},
 }
-
-# Until the fault tests move to the test app (tests/testapp), their processes
-# run the bookstore's handlers, as the tests themselves (their conftest).
-MESSAGEBUS_HANDLER_MODULES = ["books.service.handlers"]
-MESSAGEBUS_UNIT_OF_WORK = "books.adapters.unit_of_work.BooksUnitOfWork"
-MESSAGEBUS_DEPENDENCIES = {"notifier": "books.adapters.notifications.EmailNotifier"}

@@ -22,7 +22,6 @@ from django.test import override_settings
 from django.utils import timezone
 from kombu.connection import Connection
 
-from books.domain.messages import RegisterBook
 from messagebus_django import Ok, dispatch
 from messagebus_django.eventstream.models import OutboxMessage
 from messagebus_django.eventstream.relay import OutboxRelay
@@ -31,26 +30,30 @@ from messagebus_django.eventstream.transports.kombu import (
     KombuTransport,
     default_broker,
 )
-from tests.broker.helpers import MakeQueue, drain, isbn13, requires_broker
-from tests.faults.conftest import proxied_broker_url
+from messagebus_django.testing.faults import TcpProxy
+from tests.broker.helpers import (
+    BROKER_URL,
+    REGISTERED,
+    MakeQueue,
+    drain,
+    envelope,
+    publish_raw,
+    register,
+    requires_broker,
+)
 from tests.faults.processes import (
     WAIT,
     ManagedProcess,
     database_environment,
     wait_until,
 )
-from tests.faults.proxy import TcpProxy
 
 pytestmark = [requires_broker, pytest.mark.django_db(transaction=True)]
 
-TYPE = "book_registered_v1"
+TYPE = REGISTERED
 
 PATIENT = {"BROKER_CONNECT_TIMEOUT": 60, "PUBLISH_TIMEOUT": 60, "RELAY_LEASE": 120}
 """A relay that waits long on the broker: it is still waiting when the test looks."""
-
-
-def register(number: int) -> RegisterBook:
-    return RegisterBook(isbn=isbn13(number), title=f"Book {number}", author="Someone")
 
 
 def queue_events(*numbers: int) -> set[str]:
@@ -82,7 +85,7 @@ def test_dispatch_returns_while_the_broker_is_silent_and_the_event_waits(
         "default": {
             "BACKEND": "messagebus_django.eventstream.transports.kombu.KombuTransport",
             "OPTIONS": {
-                "url": proxied_broker_url(broker_proxy),
+                "url": broker_proxy.url_through(BROKER_URL),
                 "exchange": default_broker()[1],
             },
         }
@@ -114,7 +117,7 @@ def test_dispatch_returns_while_the_broker_is_silent_and_the_event_waits(
         broker_proxy.restore()
         reset_transport()
 
-    relay_transport = KombuTransport(proxied_broker_url(broker_proxy))
+    relay_transport = KombuTransport(broker_proxy.url_through(BROKER_URL))
     try:
         assert OutboxRelay(relay_transport).relay_pending().sent == 1
     finally:
@@ -148,7 +151,7 @@ def test_the_relay_holds_no_transaction_on_a_silent_broker_and_recovers(
         "0.2",
         env={
             **database_environment(),
-            "BROKER_URL": proxied_broker_url(broker_proxy),
+            "BROKER_URL": broker_proxy.url_through(BROKER_URL),
             "FAULTS_APPLICATION_NAME": "faults-relay",
         },
         messagebus=PATIENT,
@@ -191,7 +194,10 @@ def test_a_relay_killed_mid_batch_leaves_its_rows_to_another_once_its_claim_expi
     broker_proxy.silence()
     relay = ManagedProcess(
         "messagebus_relay",
-        env={**database_environment(), "BROKER_URL": proxied_broker_url(broker_proxy)},
+        env={
+            **database_environment(),
+            "BROKER_URL": broker_proxy.url_through(BROKER_URL),
+        },
         messagebus=PATIENT,
     )
     wait_for_stall(broker_proxy, relay)
@@ -245,8 +251,6 @@ def test_a_consumer_notices_a_silent_broker_and_resumes(
     from messagebus_django import AsyncMessageBus
     from messagebus_django.eventstream.broker_consumer import BrokerConsumer
     from messagebus_django.eventstream.consumer import Consumer, Outcome
-    from tests.broker.helpers import publish_raw
-    from tests.faults.test_poison import envelope
 
     queue = make_queue(TYPE)
     settings.MESSAGEBUS_BROKER_HEARTBEAT = 1
@@ -254,7 +258,7 @@ def test_a_consumer_notices_a_silent_broker_and_resumes(
     consumer = BrokerConsumer(
         Consumer(queue, bus=AsyncMessageBus()),  # applying: the inbox record
         types=[TYPE],
-        url=proxied_broker_url(broker_proxy),
+        url=broker_proxy.url_through(BROKER_URL),
     )
     outcomes: list[Outcome] = []
     stop = threading.Event()

@@ -17,37 +17,29 @@ from typing import Any
 import pytest
 from kombu.connection import Connection
 
-from messagebus_django import uuid7
 from messagebus_django.eventstream.models import InboxMessage, RedeliveredMessage
-from tests.broker.helpers import MakeQueue, drain, isbn13, publish_raw, requires_broker
+from tests.broker.helpers import (
+    REGISTERED,
+    MakeQueue,
+    drain,
+    envelope,
+    publish_raw,
+    requires_broker,
+)
 from tests.faults.crashing_handlers import CRASH_TITLE
 from tests.faults.processes import ManagedProcess, database_environment
 
 pytestmark = [requires_broker, pytest.mark.django_db(transaction=True)]
 
-TYPE = "book_registered_v1"
-
-
-def envelope(title: str) -> dict[str, Any]:
-    return {
-        "id": str(uuid7()),
-        "created_at": "2026-11-26T07:00:00+00:00",
-        "type": TYPE,
-        "payload": {
-            "id": str(uuid7()),
-            "isbn": isbn13(7),
-            "title": title,
-            "author": "Someone",
-        },
-    }
+TYPE = REGISTERED
 
 
 def test_a_delivery_that_keeps_killing_the_consumer_is_dead_lettered(
     broker: Connection, make_queue: MakeQueue
 ) -> None:
     queue = make_queue(TYPE)
-    crash = envelope(CRASH_TITLE)
-    good = envelope("A quiet book")
+    crash = envelope(title=CRASH_TITLE)
+    good = envelope(title="A quiet document")
     # The broker's message_id property identifies a delivery across restarts.
     publish_raw(
         broker, json.dumps(crash).encode(), routing_key=TYPE, message_id=crash["id"]

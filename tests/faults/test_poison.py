@@ -15,31 +15,23 @@ from typing import Any
 import pytest
 from kombu.connection import Connection
 
-from messagebus_django import AsyncMessageBus, AsyncUnitOfWorkTransaction, uuid7
+from messagebus_django import AsyncMessageBus, AsyncUnitOfWorkTransaction
 from messagebus_django.eventstream.broker_consumer import BrokerConsumer
 from messagebus_django.eventstream.consumer import Consumer
 from messagebus_django.eventstream.models import InboxMessage
-from tests.broker.helpers import MakeQueue, drain, publish_raw, requires_broker
+from tests.broker.helpers import (
+    REGISTERED,
+    MakeQueue,
+    drain,
+    envelope,
+    publish_raw,
+    requires_broker,
+)
 from tests.testapp.messages import DocumentRegistered
 
 pytestmark = [requires_broker, pytest.mark.django_db(transaction=True)]
 
-TYPE = "document_registered_v1"
-
-
-def envelope(**payload: Any) -> dict[str, Any]:
-    return {
-        "id": str(uuid7()),
-        "created_at": "2026-11-26T07:00:00+00:00",
-        "type": TYPE,
-        "payload": {
-            "id": str(uuid7()),
-            "code": "DOC000000001",
-            "title": "Implementing DDD",
-            "author": "Vaughn Vernon",
-            **payload,
-        },
-    }
+TYPE = REGISTERED
 
 
 POISON: dict[str, bytes] = {

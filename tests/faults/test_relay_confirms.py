@@ -32,10 +32,9 @@ from messagebus_django.eventstream.transports.kombu import (
     KombuTransport,
     default_broker,
 )
-from tests.broker.helpers import MakeQueue, requires_broker
-from tests.faults.conftest import proxied_broker_url
+from messagebus_django.testing.faults import TcpProxy
+from tests.broker.helpers import BROKER_URL, MakeQueue, requires_broker
 from tests.faults.processes import WAIT, wait_until
-from tests.faults.proxy import TcpProxy
 from tests.testapp.messages import DocumentRegistered, RegisterDocument
 
 pytestmark = [requires_broker, pytest.mark.django_db(transaction=True)]
@@ -66,7 +65,7 @@ def test_a_cut_before_the_confirms_leaves_the_batch_pending_and_it_is_sent_again
     queue = make_queue(TYPE)
     ids = queue_events(5)
     transport = KombuTransport(
-        proxied_broker_url(broker_proxy),
+        broker_proxy.url_through(BROKER_URL),
         exchange=default_broker()[1],
         publish_timeout=WAIT * 2,
     )
@@ -111,7 +110,7 @@ def test_a_cut_before_the_confirms_leaves_the_batch_pending_and_it_is_sent_again
     rows = list(OutboxMessage.objects.values_list("published_at", "attempts", "claim"))
     assert rows == [(None, 0, None)] * 5  # not sent, no attempt, released
 
-    again = KombuTransport(proxied_broker_url(broker_proxy))
+    again = KombuTransport(broker_proxy.url_through(BROKER_URL))
     try:
         assert OutboxRelay(again).relay_pending().sent == 5
     finally:

@@ -95,6 +95,7 @@ def test_json_output() -> None:
             {
                 "handler": "tests.testapp.message_handlers:register_document",
                 "async": True,
+                "background": None,
                 "dependencies": [],
                 "optional_dependencies": [],
             }

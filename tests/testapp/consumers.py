@@ -10,14 +10,18 @@ from typing import Any
 
 from messagebus_django import AsyncUnitOfWorkTransaction, async_listen
 from tests.testapp.messages import DocumentRegistered
-from tests.testapp.models import Document
+from tests.testapp.models import DocumentArrival
 
 
 @async_listen
-async def mirror_document(
+async def record_arrival(
     event: DocumentRegistered, uow: AsyncUnitOfWorkTransaction[Any]
 ) -> None:
-    """Keep a copy of the registered document."""
-    await Document.objects.acreate(
-        id=event.id, code=event.code, title=event.title, author=event.author
+    """Add the registered document to the arrivals read model."""
+    await DocumentArrival.objects.acreate(
+        document_id=event.id,
+        code=event.code,
+        title=event.title,
+        author=event.author,
+        message_id=event.message_id,
     )

@@ -21,6 +21,6 @@ class DocumentActivity(Model):
     """One line of a document's history, written by event handlers."""
 
     document_id: UUID
-    kind: Literal["registered", "discontinued"]
+    kind: Literal["registered", "discontinued", "indexed"]
     detail: str = ""
     at: datetime | None = Field(default=None)

@@ -75,3 +75,25 @@ class DocumentActivity(models.Model):
             "kind": activity.kind,
             "detail": activity.detail,
         }
+
+
+class DocumentArrival(models.Model):
+    """A read model kept by the test app's consumer (``tests.testapp.consumers``).
+
+    A table of its own, not ``Document``: a consumer in the producer's database
+    would otherwise write the very row the producer wrote. ``message_id`` is
+    the event's.
+    """
+
+    document_id = models.UUIDField(unique=True)
+    code = models.CharField(max_length=20)
+    title = models.CharField(max_length=255)
+    author = models.CharField(max_length=255)
+    message_id = models.UUIDField(unique=True)
+    arrived_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["arrived_at", "id"]
+
+    def __str__(self) -> str:
+        return self.title

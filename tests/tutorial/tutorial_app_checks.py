@@ -183,3 +183,25 @@ def test_books_are_discontinued_not_deleted(admin_client: Client) -> None:
     assert discontinued.status_code == 302
     book.refresh_from_db()
     assert book.discontinued is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_background_handler_runs_after_the_commit(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Step 9: no TASKS setting, so the ImmediateBackend runs the task at once.
+    from catalog.domain.messages import RegisterBook  # type: ignore[import-not-found]
+
+    from messagebus_django import dispatch
+    from messagebus_django.models import HandledEvent
+
+    caplog.set_level("INFO", logger="catalog.announcements")
+
+    dispatch(RegisterBook(**DDD))
+
+    assert [
+        r.getMessage() for r in caplog.records if r.name == "catalog.announcements"
+    ] == ["New in the catalogue: Domain-Driven Design by Eric Evans"]
+    assert HandledEvent.objects.get().handler == (
+        "catalog.service.handlers:announce_book"
+    )

@@ -267,5 +267,7 @@ _TRANSPORT_SETTINGS = frozenset(
         "EXCHANGE",
         "BROKER_CONNECT_TIMEOUT",
         "PUBLISH_TIMEOUT",
+        # The default transport depends on them when MESSAGEBUS_TRANSPORTS is unset.
+        "CONSUMERS",
     )
 )

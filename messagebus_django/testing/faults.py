@@ -1,7 +1,9 @@
-"""A TCP proxy that can cut or silence the service behind it.
+"""Fault injection: a TCP proxy that can cut or silence the service behind it.
 
-It listens on 127.0.0.1 on a free port and forwards each connection to the
-service (RabbitMQ, PostgreSQL). Four modes:
+:class:`TcpProxy` listens on 127.0.0.1 on a free port and forwards each
+connection to the service (RabbitMQ, PostgreSQL); point the code under test at
+the proxy (:meth:`TcpProxy.url_through`) and break the service while it runs.
+Four modes:
 
 - **forward**: a transparent pipe;
 - **cut**: every open connection is closed, and new ones are accepted and
@@ -17,6 +19,9 @@ service (RabbitMQ, PostgreSQL). Four modes:
 :attr:`stalled` is set when a client sent something that silence held back:
 the client is now waiting for an answer that does not come. :attr:`held` is
 set when deaf held back an answer of the service.
+
+Standard library only: importable without Django or pytest. See
+``docs/testing.md`` ("Fault injection").
 """
 
 from __future__ import annotations
@@ -25,12 +30,21 @@ import contextlib
 import select
 import socket
 import threading
+from types import TracebackType
 from typing import Literal
+from urllib.parse import urlsplit
+
+__all__ = ["Mode", "TcpProxy"]
 
 Mode = Literal["forward", "cut", "silence", "deaf"]
 
 
 class TcpProxy:
+    """A proxy on 127.0.0.1:``port`` in front of ``upstream_host:upstream_port``.
+
+    A context manager: leaving the block closes it (:meth:`close`).
+    """
+
     def __init__(self, upstream_host: str, upstream_port: int) -> None:
         self.upstream = (upstream_host, upstream_port)
         self.mode: Mode = "forward"
@@ -47,9 +61,32 @@ class TcpProxy:
         )
         self._thread.start()
 
-    def url(self, scheme_and_credentials: str, path: str = "") -> str:
-        """``<scheme_and_credentials>@127.0.0.1:<port><path>``."""
-        return f"{scheme_and_credentials}@127.0.0.1:{self.port}{path}"
+    @classmethod
+    def in_front_of(cls, url: str, default_port: int) -> TcpProxy:
+        """A proxy in front of the host and port of ``url`` (``default_port``
+        when it names none), e.g. ``amqp://guest:guest@rabbitmq:5672//``."""
+        parts = urlsplit(url)
+        return cls(parts.hostname or "127.0.0.1", parts.port or default_port)
+
+    def url_through(self, url: str) -> str:
+        """``url`` pointing at the proxy instead: scheme, credentials, path and
+        query kept."""
+        parts = urlsplit(url)
+        credentials = parts.netloc.rpartition("@")[0]
+        address = f"127.0.0.1:{self.port}"
+        netloc = f"{credentials}@{address}" if credentials else address
+        return parts._replace(netloc=netloc).geturl()
+
+    def __enter__(self) -> TcpProxy:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def cut(self) -> None:
         """Close every connection; refuse new ones until :meth:`restore`."""
@@ -81,6 +118,7 @@ class TcpProxy:
             self._changed.notify_all()
 
     def close(self) -> None:
+        """Stop listening and close every connection; the proxy is done."""
         with self._changed:
             self._closing = True
             self.mode = "cut"
@@ -112,6 +150,15 @@ class TcpProxy:
                 continue
             server.settimeout(None)
             with self._changed:
+                stopped = self._stopped()
+                if stopped:
+                    # close() or cut() ran while connecting upstream: they did
+                    # not see this pair, so it is closed here.
+                    _close(client)
+                    _close(server)
+                    if stopped == "closing":
+                        return
+                    continue
                 self._sockets.update((client, server))
             for source, target in ((client, server), (server, client)):
                 threading.Thread(
@@ -119,6 +166,12 @@ class TcpProxy:
                     args=(source, target, source is client),
                     daemon=True,
                 ).start()
+
+    def _stopped(self) -> str:
+        """``"closing"``, ``"cut"`` or ``""``: read under the lock, as other threads set them."""
+        if self._closing:
+            return "closing"
+        return "cut" if self.mode == "cut" else ""
 
     def _pump(
         self, source: socket.socket, target: socket.socket, upstream: bool

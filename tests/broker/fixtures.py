@@ -1,4 +1,9 @@
-"""Fixtures of the broker tests: a connection, unique queues deleted afterwards."""
+"""Fixtures of the RabbitMQ tests: a connection, unique queues deleted afterwards.
+
+A plugin of the whole suite (``pytest_plugins`` in tests/conftest.py): the
+library's tests (tests/broker, tests/faults) and the example's (tests/books)
+use them.
+"""
 
 # kombu is typed only in part.
 # mypy: disallow-untyped-calls=False
@@ -9,7 +14,6 @@ from collections.abc import Iterator
 from uuid import uuid4
 
 import pytest
-from django.test import override_settings
 from kombu.connection import Connection
 from kombu.entity import Queue, binding
 
@@ -19,13 +23,13 @@ from messagebus_django.eventstream.transports.kombu import (
     default_broker,
     topic_exchange,
 )
-from tests.books.conftest import BOOKSTORE_MESSAGEBUS_SETTINGS
 from tests.broker.helpers import BROKER_URL, MakeQueue
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def _delete_the_test_exchanges() -> Iterator[None]:
-    """The run's exchanges (``messagebus-tests-<pid>`` and its ``.dead``) go at the end."""
+    """The run's exchanges (``messagebus-tests-<pid>`` and its ``.dead``) go at
+    the end of a session that used the broker."""
     yield
     reset_transport()
     with Connection(BROKER_URL) as broker:
@@ -38,7 +42,7 @@ def _delete_the_test_exchanges() -> Iterator[None]:
 
 
 @pytest.fixture
-def broker() -> Iterator[Connection]:
+def broker(_delete_the_test_exchanges: None) -> Iterator[Connection]:
     """A connection to the broker; the project's transport starts and ends afresh."""
     reset_transport()
     with Connection(BROKER_URL) as connection:
@@ -72,15 +76,3 @@ def make_queue(broker: Connection) -> Iterator[MakeQueue]:
     for name in names:
         for queue_name in (name, f"{name}.dead"):
             Queue(queue_name).bind(channel).delete()
-
-
-@pytest.fixture(autouse=True)
-def bookstore_messagebus_settings(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Until these tests move to the test app (tests/testapp), they run on the
-    bookstore's handlers, unit of work and notifier; test_relay already runs on
-    the test app (the suite's settings)."""
-    if request.module.__name__.endswith(".test_relay"):
-        yield
-        return
-    with override_settings(**BOOKSTORE_MESSAGEBUS_SETTINGS):
-        yield
