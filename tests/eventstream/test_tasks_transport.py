@@ -21,7 +21,8 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from messagebus_django import dispatch
-from messagebus_django.conf import TASKS_TRANSPORT, conf, tasks_framework
+from messagebus_django.background.compat import framework_name
+from messagebus_django.conf import TASKS_TRANSPORT, conf
 from messagebus_django.eventstream.checks import check_transports
 from messagebus_django.eventstream.models import InboxMessage
 from messagebus_django.eventstream.relay import OutboxRelay
@@ -41,7 +42,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 CONSUMER = "testapp.tasks"
 CONSUMERS = {CONSUMER: {"HANDLERS": ["tests.testapp.task_consumers"]}}
-IMMEDIATE = f"{tasks_framework()}.backends.immediate.ImmediateBackend"
+IMMEDIATE = f"{framework_name()}.backends.immediate.ImmediateBackend"
 DATABASE = "django_tasks_db.DatabaseBackend"
 
 
