@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db import DatabaseError
 
-__all__ = ["one_line"]
+__all__ = ["one_line", "seconds"]
 
 
 def one_line(exc: BaseException) -> str:
@@ -15,3 +15,12 @@ def one_line(exc: BaseException) -> str:
     if isinstance(exc, DatabaseError):
         return f"Database error ({type(exc).__name__}): {text}"
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def seconds(value: str) -> float:
+    """An argparse ``type``: a number of seconds, ``0`` or more (else the
+    option's one-line error)."""
+    number = float(value)
+    if not number >= 0:
+        raise ValueError(value)
+    return number

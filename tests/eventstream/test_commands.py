@@ -365,14 +365,20 @@ class FakeBrokerConsumer:
         return stats
 
 
-def test_consume_binds_the_types_its_handlers_listen_to_and_reports(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def fake_broker(monkeypatch: pytest.MonkeyPatch) -> list[FakeBrokerConsumer]:
+    """The command's BrokerConsumer is a :class:`FakeBrokerConsumer`; those made."""
     FakeBrokerConsumer.made.clear()
     monkeypatch.setattr(
         "messagebus_django.eventstream.broker_consumer.BrokerConsumer",
         FakeBrokerConsumer,
     )
+    return FakeBrokerConsumer.made
+
+
+def test_consume_binds_the_types_its_handlers_listen_to_and_reports(
+    fake_broker: list[FakeBrokerConsumer],
+) -> None:
     out = command(
         "messagebus_consume",
         "--queue",
@@ -391,7 +397,7 @@ def test_consume_binds_the_types_its_handlers_listen_to_and_reports(
         "dead: ? (malformed JSON: x)",
         "Consumer stopped: applied 1, duplicate 1, dead 1, given back 0.",
     ]
-    [broker] = FakeBrokerConsumer.made
+    [broker] = fake_broker
     assert broker.types == ["document_registered_v1"]
     assert (broker.consumer.name, broker.consumer.max_attempts) == (
         "testapp.mirror",
@@ -410,19 +416,14 @@ def test_consume_binds_the_types_its_handlers_listen_to_and_reports(
     ],
 )
 def test_consume_a_declared_consumer_takes_its_name_handlers_and_types(
-    monkeypatch: pytest.MonkeyPatch, declared: dict[str, Any], types: list[str]
+    fake_broker: list[FakeBrokerConsumer], declared: dict[str, Any], types: list[str]
 ) -> None:
-    FakeBrokerConsumer.made.clear()
-    monkeypatch.setattr(
-        "messagebus_django.eventstream.broker_consumer.BrokerConsumer",
-        FakeBrokerConsumer,
-    )
     with override_settings(MESSAGEBUS_CONSUMERS={"testapp.mirror": declared}):
         out = command("messagebus_consume", "--consumer", "testapp.mirror")
     assert out.splitlines()[0] == (
         "Consuming document_registered_v1 from 'testapp.mirror'."
     )
-    [broker] = FakeBrokerConsumer.made
+    [broker] = fake_broker
     assert broker.types == types
     assert broker.consumer.name == "testapp.mirror"
 
