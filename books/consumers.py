@@ -5,8 +5,10 @@ An entry point, like the views: the project bus does not scan this module
 ``handlers``), so these handlers run only in the consumer process, from the
 queue of the events they read::
 
-    python manage.py messagebus_consume --queue bookstore.new-arrivals \
-        --handlers books.consumers --type book_registered_v1
+    python manage.py messagebus_consume --consumer bookstore.new-arrivals
+
+(``MESSAGEBUS_CONSUMERS`` in the settings names this module and the type;
+without a broker, the Tasks transport delivers to the same consumer).
 
 Each delivery is applied once: the consumer records the event's id in its
 inbox in the handler's transaction, and a redelivery is acknowledged unapplied.

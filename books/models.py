@@ -96,8 +96,8 @@ class NewArrival(models.Model):
     """The "new arrivals" read model, kept by ``books.consumers`` from the event stream.
 
     Written only by the consumer of ``BookRegistered``
-    (``manage.py messagebus_consume --queue bookstore.new-arrivals --handlers
-    books.consumers --type book_registered_v1``); ``message_id`` is the event's.
+    (``manage.py messagebus_consume --consumer bookstore.new-arrivals``, or the
+    Tasks transport's worker); ``message_id`` is the event's.
     """
 
     book_id = models.UUIDField(unique=True)

@@ -2,14 +2,14 @@
 
     python -m bookstore_project.run [ADDRPORT]
 
-Puts the tasks a killed worker left RUNNING back to READY
-(``messagebus_requeue_tasks --older-than 0``), then starts, with this Python,
-from the repository's root:
+Starts, with this Python, from the repository's root:
 
 - ``manage.py runserver ADDRPORT`` (default ``127.0.0.1:8000``): the site;
-- ``manage.py db_worker --queue-name '*'``: the task worker, which applies the published
-  events to the *New arrivals* read model (the Tasks transport) and runs the
-  background handlers;
+- ``manage.py messagebus_db_worker --queue-name '*' --requeue-older-than 0``:
+  the task worker, which applies the published events to the *New arrivals*
+  read model (the Tasks transport) and runs the background handlers. It first
+  puts the tasks a killed worker left RUNNING back to READY: no other worker
+  runs yet, so whatever is RUNNING is stale (``--requeue-older-than 0``);
 - ``manage.py messagebus_relay``: sends what the outbox still holds (events
   the admin's *Retry* made pending again; with ``BROKER_URL``, whatever the
   after-commit send could not hand to RabbitMQ).
@@ -44,8 +44,17 @@ def commands(addrport: str) -> dict[str, list[str]]:
         "site": [*manage, "runserver", addrport],
         # Every queue (background handlers may name theirs). --no-reload: the
         # reloader would kill its worker 0.25 s after a Ctrl-C, possibly in
-        # the middle of a task.
-        "worker": [*manage, "db_worker", "--queue-name", "*", "--no-reload"],
+        # the middle of a task. A worker killed last time (kill -9) left its
+        # task RUNNING: none runs yet, so whatever is RUNNING is stale.
+        "worker": [
+            *manage,
+            "messagebus_db_worker",
+            "--queue-name",
+            "*",
+            "--no-reload",
+            "--requeue-older-than",
+            "0",
+        ],
         "relay": [*manage, "messagebus_relay", "--verbosity", "0"],
     }
 
@@ -67,18 +76,6 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
-    # A worker killed last time (kill -9) left its task RUNNING: no worker
-    # runs yet, so whatever is RUNNING is stale and goes back to READY.
-    subprocess.run(
-        [
-            *commands(addrport)["worker"][:2],
-            "messagebus_requeue_tasks",
-            "--older-than",
-            "0",
-        ],
-        cwd=ROOT,
-        check=False,
-    )
     processes: dict[str, subprocess.Popen[bytes]] = {}
     status = 0
     try:

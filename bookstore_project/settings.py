@@ -128,7 +128,7 @@ MESSAGEBUS_CONSUMERS = {
 }
 # The event stream. With a broker (BROKER_URL, e.g.
 # amqp://guest:guest@127.0.0.1:5672//) events go to RabbitMQ, and
-# `manage.py messagebus_consume --queue bookstore.new-arrivals` applies them.
+# `manage.py messagebus_consume --consumer bookstore.new-arrivals` applies them.
 # Without one MESSAGEBUS_TRANSPORTS stays unset, and the default is the Tasks
 # transport: each event is enqueued, in the command's transaction, as a task
 # that db_worker runs for the consumers above.

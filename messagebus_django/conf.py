@@ -76,12 +76,13 @@ system checks in :mod:`messagebus_django.checks`.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from django.conf import settings
 from django.core.signals import setting_changed
+
+from messagebus_django.background.compat import framework_name
 
 __all__ = ["DEFAULTS", "SETTING_NAMES", "conf"]
 
@@ -186,7 +187,7 @@ class Settings:
         framework is importable (``django.tasks``, or the ``django-tasks``
         backport).
         """
-        if not self.CONSUMERS or not tasks_framework():
+        if not self.CONSUMERS or not framework_name():
             return {}
         return {"default": {"BACKEND": TASKS_TRANSPORT, "OPTIONS": {}}}
 
@@ -264,15 +265,6 @@ class Settings:
     @property
     def CONSUMERS(self) -> Mapping[str, Any]:
         return cast(Mapping[str, Any], self.raw("CONSUMERS"))
-
-
-def tasks_framework() -> str | None:
-    """The module of Django's Tasks framework: ``django.tasks`` (Django 6.0+),
-    else the ``django_tasks`` backport, else ``None``."""
-    for name in ("django.tasks", "django_tasks"):
-        if importlib.util.find_spec(name) is not None:
-            return name
-    return None
 
 
 conf = Settings()

@@ -16,13 +16,11 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
-
 from messagebus_django.core import ConfigurationError, Message, Registration
 from messagebus_django.core.messages import from_payload, message_type_name
 from messagebus_django.dispatching.bus import get_bus
 from messagebus_django.dispatching.dispatcher import (
-    handle_in_transaction,
+    handle_once,
     unit_of_work_class,
 )
 from messagebus_django.models import HandledEvent
@@ -108,20 +106,14 @@ def apply(
 
 
 def _apply_once(event: Message[Any], registration: Registration, task_id: str) -> bool:
-    uow = unit_of_work_class()()
-    # The event was stored by the command that raised it: record only what
-    # the handler causes.
-    uow.received(event)
-    with transaction.atomic(using=uow.using, durable=True):
-        try:
-            with transaction.atomic(using=uow.using):
-                HandledEvent.objects.using(uow.using).create(
-                    handler=registration.qualified_name,
-                    message_id=event.message_id,
-                    type=message_type_name(event),
-                    task_id=task_id,
-                )
-        except IntegrityError:
-            return False
-        handle_in_transaction(get_bus(), event, uow, {}, handler=registration.handler)
-    return True
+    def record(using: str) -> HandledEvent:
+        return HandledEvent.objects.using(using).create(
+            handler=registration.qualified_name,
+            message_id=event.message_id,
+            type=message_type_name(event),
+            task_id=task_id,
+        )
+
+    return handle_once(
+        get_bus(), event, unit_of_work_class()(), record, handler=registration.handler
+    )

@@ -14,10 +14,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
+from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.module_loading import import_string
 
 from messagebus_django import signals
@@ -34,7 +35,13 @@ from messagebus_django.dispatching import bridge
 from messagebus_django.dispatching.bus import get_bus
 from messagebus_django.dispatching.unit_of_work import DjangoUnitOfWork
 
-__all__ = ["adispatch", "dispatch", "handle_in_transaction", "unit_of_work_class"]
+__all__ = [
+    "adispatch",
+    "dispatch",
+    "handle_in_transaction",
+    "handle_once",
+    "unit_of_work_class",
+]
 
 
 def unit_of_work_class() -> type[DjangoUnitOfWork]:
@@ -178,6 +185,33 @@ def handle_in_transaction(
         result = bridge.run(_handle, bus, message, uow, dependencies, handler)
     uow.end()
     return result
+
+
+def handle_once(
+    bus: AsyncMessageBus,
+    event: Message[Any],
+    uow: DjangoUnitOfWork,
+    record: Callable[[str], object],
+    *,
+    handler: MessageHandler | None = None,
+) -> bool:
+    """Handle a received ``event`` once, in one durable transaction on ``uow``'s
+    database: ``record(using)`` first inserts the once-record (an inbox row, a
+    ``HandledEvent``), then the handlers run (only ``handler``, if given).
+
+    ``False``, with nothing run, when the record's unique constraint says the
+    event was applied already.
+    """
+    # The event was stored where it was raised: record only what it causes.
+    uow.received(event)
+    with transaction.atomic(using=uow.using, durable=True):
+        try:
+            with transaction.atomic(using=uow.using):
+                record(uow.using)
+        except IntegrityError:
+            return False
+        handle_in_transaction(bus, event, uow, {}, handler=handler)
+    return True
 
 
 async def adispatch(

@@ -22,7 +22,6 @@ from typing import Any, Literal
 from uuid import UUID
 
 from django.db import (
-    IntegrityError,
     InterfaceError,
     OperationalError,
     close_old_connections,
@@ -42,7 +41,7 @@ from messagebus_django.core import (
 from messagebus_django.core.messages import from_payload
 from messagebus_django.dispatching.bus import get_bus
 from messagebus_django.dispatching.dispatcher import (
-    handle_in_transaction,
+    handle_once,
     unit_of_work_class,
 )
 
@@ -202,21 +201,16 @@ class Consumer:
         """Handle ``event`` once: ``False`` if this consumer already applied it."""
         from messagebus_django.eventstream.models import InboxMessage
 
-        uow = unit_of_work_class()(using=self.using)
+        def record(using: str) -> InboxMessage:
+            return InboxMessage.objects.using(using).create(
+                consumer=self.name,
+                message_id=event.message_id,
+                type=message_type_name(event),
+            )
+
         # The event is the producer's: record and publish only what it causes.
-        uow.received(event)
-        with transaction.atomic(using=uow.using, durable=True):
-            try:
-                with transaction.atomic(using=uow.using):
-                    InboxMessage.objects.using(uow.using).create(
-                        consumer=self.name,
-                        message_id=event.message_id,
-                        type=message_type_name(event),
-                    )
-            except IntegrityError:
-                return False
-            handle_in_transaction(self.bus, event, uow, {})
-        return True
+        uow = unit_of_work_class()(using=self.using)
+        return handle_once(self.bus, event, uow, record)
 
     def count_redelivery(self, key: str) -> int:
         """Count one more redelivery of the delivery ``key``, committed; the count."""

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import threading
 from collections.abc import Mapping
 
-from tests.faults.processes import ROOT, ManagedProcess, database_environment
+from tests.faults.processes import ManagedProcess, database_environment
 
 
 class Worker(ManagedProcess):
@@ -36,12 +34,8 @@ class Worker(ManagedProcess):
             **({"TESTAPP_BACKGROUND_GATE": "1"} if gate else {}),
             **env,
         }
-        self.lines: list[str] = []
-        self._changed = threading.Condition()
-        self.process = subprocess.Popen(
+        self._start(
             [
-                sys.executable,
-                str(ROOT / "manage.py"),
                 command,
                 *options,
                 "--interval",
@@ -51,15 +45,9 @@ class Worker(ManagedProcess):
                 "--queue-name",
                 "*",
             ],
-            cwd=ROOT,
-            env=environment,
+            environment,
             stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
         )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
 
     def open_gate(self) -> None:
         """Let the gated handler go on (one line on its standard input)."""

@@ -77,6 +77,32 @@ def test_the_story_dispatch_outbox_relay_broker_consumer_handler(
     assert drain(broker, queue) == []  # acknowledged: nothing is delivered again
 
 
+def test_a_consumer_declared_in_messagebus_consumers_is_consumed_by_name(
+    broker: Connection, make_queue: MakeQueue
+) -> None:
+    """``--consumer NAME``: the queue, handlers and types of MESSAGEBUS_CONSUMERS."""
+    queue = make_queue(TYPE)
+    declared = {queue: {"HANDLERS": ["tests.testapp.consumers"], "TYPES": [TYPE]}}
+    command = register(2)
+    assert dispatch(command) == Ok(...)
+    out = StringIO()
+    with override_settings(MESSAGEBUS_CONSUMERS=declared):
+        call_command(
+            "messagebus_consume",
+            "--consumer",
+            queue,
+            "--max-messages",
+            "1",
+            "--idle-timeout",
+            "0.2",
+            stdout=out,
+        )
+    assert f"Consuming {TYPE} from {queue!r}." in out.getvalue()
+    assert DocumentArrival.objects.get().document_id == command.id
+    assert InboxMessage.objects.get().consumer == queue
+    assert drain(broker, queue) == []
+
+
 class KilledAfterSending(BaseException):
     """Stands for the relay's process dying between the publish and the UPDATE."""
 

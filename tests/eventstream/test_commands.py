@@ -250,8 +250,48 @@ def test_purge_refuses_a_negative_age() -> None:
 
 
 def test_consume_needs_a_queue() -> None:
-    with pytest.raises(CommandError, match="--queue"):
+    with pytest.raises(
+        CommandError, match=r"Pass --consumer NAME \(MESSAGEBUS_CONSUMERS\) or --queue"
+    ):
         command("messagebus_consume", "--type", "document_registered_v1")
+
+
+MIRROR = {
+    "testapp.mirror": {
+        "HANDLERS": ["tests.testapp.consumers"],
+        "TYPES": ["document_registered_v1"],
+    }
+}
+
+
+@override_settings(MESSAGEBUS_CONSUMERS=MIRROR)
+def test_consume_names_an_unknown_consumer_and_the_declared_ones() -> None:
+    with pytest.raises(
+        CommandError,
+        match=r"^--consumer: no consumer 'nope' in MESSAGEBUS_CONSUMERS "
+        r"\(declared: testapp.mirror\)\.$",
+    ):
+        command("messagebus_consume", "--consumer", "nope")
+
+
+@pytest.mark.parametrize(
+    ("extra", "dropped"),
+    [
+        (["--queue", "q"], "--queue"),
+        (["--handlers", "tests.testapp.consumers"], "--handlers"),
+        (["--queue", "q", "--type", "document_registered_v1"], "--queue, --type"),
+    ],
+)
+@override_settings(MESSAGEBUS_CONSUMERS=MIRROR)
+def test_consume_refuses_a_consumer_with_what_it_declares(
+    extra: list[str], dropped: str
+) -> None:
+    with pytest.raises(
+        CommandError,
+        match=f"^--consumer takes its queue, handlers and types from "
+        f"MESSAGEBUS_CONSUMERS: drop {dropped}\\.$",
+    ):
+        command("messagebus_consume", "--consumer", "testapp.mirror", *extra)
 
 
 def test_consume_rejects_unknown_types() -> None:
@@ -325,14 +365,20 @@ class FakeBrokerConsumer:
         return stats
 
 
-def test_consume_binds_the_types_its_handlers_listen_to_and_reports(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def fake_broker(monkeypatch: pytest.MonkeyPatch) -> list[FakeBrokerConsumer]:
+    """The command's BrokerConsumer is a :class:`FakeBrokerConsumer`; those made."""
     FakeBrokerConsumer.made.clear()
     monkeypatch.setattr(
         "messagebus_django.eventstream.broker_consumer.BrokerConsumer",
         FakeBrokerConsumer,
     )
+    return FakeBrokerConsumer.made
+
+
+def test_consume_binds_the_types_its_handlers_listen_to_and_reports(
+    fake_broker: list[FakeBrokerConsumer],
+) -> None:
     out = command(
         "messagebus_consume",
         "--queue",
@@ -351,7 +397,7 @@ def test_consume_binds_the_types_its_handlers_listen_to_and_reports(
         "dead: ? (malformed JSON: x)",
         "Consumer stopped: applied 1, duplicate 1, dead 1, given back 0.",
     ]
-    [broker] = FakeBrokerConsumer.made
+    [broker] = fake_broker
     assert broker.types == ["document_registered_v1"]
     assert (broker.consumer.name, broker.consumer.max_attempts) == (
         "testapp.mirror",
@@ -359,6 +405,39 @@ def test_consume_binds_the_types_its_handlers_listen_to_and_reports(
     )
     assert broker.run_with["max_messages"] == 3
     assert broker.run_with["should_stop"]() is False
+
+
+@pytest.mark.parametrize(
+    ("declared", "types"),
+    [
+        (MIRROR["testapp.mirror"], ["document_registered_v1"]),
+        # Without TYPES: those its handlers listen to.
+        ({"HANDLERS": ["tests.testapp.consumers"]}, ["document_registered_v1"]),
+    ],
+)
+def test_consume_a_declared_consumer_takes_its_name_handlers_and_types(
+    fake_broker: list[FakeBrokerConsumer], declared: dict[str, Any], types: list[str]
+) -> None:
+    with override_settings(MESSAGEBUS_CONSUMERS={"testapp.mirror": declared}):
+        out = command("messagebus_consume", "--consumer", "testapp.mirror")
+    assert out.splitlines()[0] == (
+        "Consuming document_registered_v1 from 'testapp.mirror'."
+    )
+    [broker] = fake_broker
+    assert broker.types == types
+    assert broker.consumer.name == "testapp.mirror"
+
+
+@override_settings(
+    MESSAGEBUS_CONSUMERS={"testapp.mirror": {"HANDLERS": ["tests.testapp.nope"]}}
+)
+def test_consume_a_declared_consumer_scans_its_handlers() -> None:
+    with pytest.raises(
+        CommandError,
+        match=r"^MESSAGEBUS_CONSUMERS\['testapp.mirror'\]\['HANDLERS'\]: "
+        r"No module named 'tests.testapp.nope'$",
+    ):
+        command("messagebus_consume", "--consumer", "testapp.mirror")
 
 
 def test_consume_refuses_two_event_classes_with_one_wire_name(

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from messagebus_django import dispatch
-from messagebus_django.conf import TASKS_TRANSPORT, conf, tasks_framework
+from messagebus_django.conf import TASKS_TRANSPORT, conf
 from messagebus_django.eventstream.checks import check_transports
 from messagebus_django.eventstream.models import InboxMessage
 from messagebus_django.eventstream.relay import OutboxRelay
@@ -34,6 +34,8 @@ from messagebus_django.eventstream.transports import (
 )
 from messagebus_django.eventstream.transports.tasks import TasksTransport
 from messagebus_django.models import StoredMessage
+from tests.background.conftest import DATABASE, IMMEDIATE
+from tests.eventstream.helpers import published_poison
 from tests.testapp.messages import RegisterDocument
 from tests.testapp.models import DocumentActivity
 
@@ -41,8 +43,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 CONSUMER = "testapp.tasks"
 CONSUMERS = {CONSUMER: {"HANDLERS": ["tests.testapp.task_consumers"]}}
-IMMEDIATE = f"{tasks_framework()}.backends.immediate.ImmediateBackend"
-DATABASE = "django_tasks_db.DatabaseBackend"
 
 
 def register(
@@ -133,23 +133,7 @@ def test_a_poison_event_is_dead_in_the_outbox_with_the_reason(
     tasks_settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A document that does not exist: the consumer's foreign key fails, every time."""
-    missing = uuid4()
-    row = StoredMessage.objects.create(
-        id=uuid4(),
-        type="document_registered_v1",
-        name="document_registered",
-        schema_version=1,
-        kind="event",
-        payload={
-            "id": str(missing),
-            "code": "X1",
-            "title": "Ghost",
-            "author": "Nobody",
-        },
-        created_at=timezone.now(),
-        published=True,
-        published_at=timezone.now(),
-    )
+    row = published_poison(published_at=timezone.now())
     transport = get_transport()
     assert transport is not None
     transport.send(envelope_of(row))
@@ -230,21 +214,7 @@ def test_a_rolled_back_command_enqueues_nothing(database_backend: Any) -> None:
 def test_the_poison_task_fails_in_the_worker_and_the_row_is_dead(
     database_backend: Any,
 ) -> None:
-    row = StoredMessage.objects.create(
-        id=uuid4(),
-        type="document_registered_v1",
-        name="document_registered",
-        schema_version=1,
-        kind="event",
-        payload={
-            "id": str(uuid4()),
-            "code": "X1",
-            "title": "Ghost",
-            "author": "Nobody",
-        },
-        created_at=timezone.now(),
-        published=True,
-    )
+    row = published_poison()
     report = OutboxRelay().relay_once()
     assert report.sent == 1
     run_worker()

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
-from uuid import uuid4
 
 import pytest
-from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from messagebus_django import dispatch
@@ -20,8 +18,8 @@ from messagebus_django.conf import TASKS_TRANSPORT
 from messagebus_django.eventstream.models import InboxMessage
 from messagebus_django.eventstream.relay import OutboxRelay
 from messagebus_django.eventstream.transports import reset_transport
-from messagebus_django.models import StoredMessage
 from tests.eventstream import worker_settings
+from tests.eventstream.helpers import published_poison
 from tests.faults.processes import ManagedProcess, database_environment, wait_until
 from tests.testapp.messages import RegisterDocument
 from tests.testapp.models import DocumentActivity
@@ -85,16 +83,7 @@ def test_the_worker_applies_each_committed_event_once(worker: ManagedProcess) ->
 def test_a_poison_event_fails_its_task_and_is_dead_in_the_outbox(
     worker: ManagedProcess,
 ) -> None:
-    row = StoredMessage.objects.create(
-        id=uuid4(),
-        type="document_registered_v1",
-        name="document_registered",
-        schema_version=1,
-        kind="event",
-        payload={"id": str(uuid4()), "code": "X1", "title": "Ghost", "author": "N"},
-        created_at=timezone.now(),
-        published=True,
-    )
+    row = published_poison()
     assert OutboxRelay().relay_once().sent == 1
     wait_until(
         lambda: DBTaskResult.objects.filter(status="FAILED").exists(),

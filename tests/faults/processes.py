@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,12 +67,22 @@ class ManagedProcess:
             "PYTHONUNBUFFERED": "1",
             **env,
         }
+        self._start(args, environment)
+
+    def _start(
+        self,
+        args: Sequence[str],
+        environment: Mapping[str, str],
+        stdin: int | None = None,
+    ) -> None:
+        """Run ``manage.py <args>`` in ``environment``; read its output."""
         self.lines: list[str] = []
         self._changed = threading.Condition()
         self.process = subprocess.Popen(
             [sys.executable, str(ROOT / "manage.py"), *args],
             cwd=ROOT,
             env=environment,
+            stdin=stdin,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -10,6 +10,7 @@ from django.core.management.base import CommandError
 
 from messagebus_django.background.recovery import requeue_tasks
 from messagebus_django.conf import conf
+from messagebus_django.management import seconds
 
 _MISSING: Exception | None = None
 if TYPE_CHECKING:
@@ -26,13 +27,6 @@ else:
         from django.core.management.base import BaseCommand as DbWorkerCommand
 
 
-def _seconds(value: str) -> float:
-    seconds = float(value)
-    if not seconds >= 0:
-        raise ValueError(value)
-    return seconds
-
-
 class Command(DbWorkerCommand):
     help = (
         "Run django-tasks-db's db_worker, first putting back to READY the "
@@ -46,7 +40,7 @@ class Command(DbWorkerCommand):
             super().add_arguments(parser)
         parser.add_argument(
             "--requeue-older-than",
-            type=_seconds,
+            type=seconds,
             default=None,
             metavar="SECONDS",
             help="RUNNING for longer than this is stale (default: "

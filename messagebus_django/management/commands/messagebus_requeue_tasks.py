@@ -8,13 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from messagebus_django.background.recovery import requeue_tasks
 from messagebus_django.conf import conf
-
-
-def _seconds(value: str) -> float:
-    seconds = float(value)
-    if not seconds >= 0:
-        raise ValueError(value)
-    return seconds
+from messagebus_django.management import seconds
 
 
 class Command(BaseCommand):
@@ -30,7 +24,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--older-than",
-            type=_seconds,
+            type=seconds,
             default=None,
             metavar="SECONDS",
             help="RUNNING for longer than this is stale (default: "

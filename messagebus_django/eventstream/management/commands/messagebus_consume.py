@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
+from messagebus_django.conf import conf
 from messagebus_django.core import AsyncMessageBus, ConfigurationError
 from messagebus_django.dispatching.bus import build_bus
 from messagebus_django.eventstream.consumer import Consumer, Outcome
@@ -23,8 +25,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
-            "--queue", required=True, help="The queue (and inbox) name."
+            "--consumer",
+            default=None,
+            metavar="NAME",
+            help="A consumer of MESSAGEBUS_CONSUMERS: its name is the queue (and "
+            "inbox), its HANDLERS and TYPES what is consumed (instead of "
+            "--queue, --handlers and --type).",
         )
+        parser.add_argument("--queue", default=None, help="The queue (and inbox) name.")
         parser.add_argument(
             "--type",
             dest="types",
@@ -59,7 +67,8 @@ class Command(BaseCommand):
     def handle(
         self,
         *args: Any,
-        queue: str,
+        consumer: str | None,
+        queue: str | None,
         types: list[str],
         handlers: list[str],
         max_messages: int | None,
@@ -71,6 +80,14 @@ class Command(BaseCommand):
     ) -> None:
         from messagebus_django.eventstream.broker_consumer import BrokerConsumer
 
+        source = "--handlers"
+        if consumer is not None:
+            queue, handlers, types = _declared(consumer, queue, handlers, types)
+            source = f"MESSAGEBUS_CONSUMERS[{consumer!r}]['HANDLERS']"
+        elif queue is None:
+            raise CommandError(
+                "Pass --consumer NAME (MESSAGEBUS_CONSUMERS) or --queue."
+            )
         if database is not None and database not in connections:
             raise CommandError(f"--database: no database {database!r} in DATABASES.")
         bus: AsyncMessageBus | None = None
@@ -78,17 +95,15 @@ class Command(BaseCommand):
             try:
                 bus = build_bus(handlers)
             except (ImportError, ValueError) as exc:
-                raise CommandError(f"--handlers: {exc}") from exc
+                raise CommandError(f"{source}: {exc}") from exc
         try:
-            consumer = Consumer(
-                queue, bus=bus, max_attempts=max_attempts, using=database
-            )
+            inbox = Consumer(queue, bus=bus, max_attempts=max_attempts, using=database)
         except ConfigurationError as exc:  # two event classes with one wire name
             raise CommandError(str(exc)) from exc
-        known = consumer.types
+        known = inbox.types
         if not types:
             types = sorted(
-                name for name, cls in known.items() if consumer.bus.has_handler(cls)
+                name for name, cls in known.items() if inbox.bus.has_handler(cls)
             )
         unknown = [t for t in types if t not in known]
         if unknown:
@@ -96,7 +111,7 @@ class Command(BaseCommand):
         if not types:
             raise CommandError("No event type to consume: pass --type or --handlers.")
         try:
-            broker = BrokerConsumer(consumer, types=types)
+            broker = BrokerConsumer(inbox, types=types)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
 
@@ -122,3 +137,31 @@ class Command(BaseCommand):
                 f"Consumer stopped: applied {stats.applied}, duplicate {stats.duplicate}, "
                 f"dead {stats.dead}, given back {stats.retry}."
             )
+
+
+def _declared(
+    name: str, queue: str | None, handlers: list[str], types: list[str]
+) -> tuple[str, list[str], list[str]]:
+    """The queue, handler modules and types ``MESSAGEBUS_CONSUMERS[name]`` declares."""
+    given = [
+        option
+        for option, value in (
+            ("--queue", queue),
+            ("--handlers", handlers),
+            ("--type", types),
+        )
+        if value
+    ]
+    if given:
+        raise CommandError(
+            f"--consumer takes its queue, handlers and types from "
+            f"MESSAGEBUS_CONSUMERS: drop {', '.join(given)}."
+        )
+    entry = conf.CONSUMERS.get(name)
+    if not isinstance(entry, Mapping) or not entry.get("HANDLERS"):
+        declared = ", ".join(sorted(map(str, conf.CONSUMERS))) or "none"
+        raise CommandError(
+            f"--consumer: no consumer {name!r} in MESSAGEBUS_CONSUMERS "
+            f"(declared: {declared})."
+        )
+    return name, list(entry["HANDLERS"]), list(entry.get("TYPES") or ())
