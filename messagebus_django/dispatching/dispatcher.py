@@ -34,6 +34,7 @@ from messagebus_django.core.handlers import MessageHandler
 from messagebus_django.dispatching import bridge
 from messagebus_django.dispatching.bus import get_bus
 from messagebus_django.dispatching.unit_of_work import DjangoUnitOfWork
+from messagebus_django.operations import metrics
 
 __all__ = [
     "adispatch",
@@ -143,8 +144,8 @@ def dispatch(
     """
     the_bus = bus if bus is not None else get_bus()
     the_uow = uow if uow is not None else unit_of_work_class()()
-    if not signals.dispatch_finished.receivers:
-        # Nobody to tell: no timing.
+    if _unobserved(the_uow):
+        # Nobody to tell: no timing, no signal.
         with _Atomic(the_uow.using, True, durable):
             return handle_in_transaction(the_bus, command, the_uow, dependencies)
     outcome = "failed"
@@ -162,6 +163,23 @@ def dispatch(
             outcome=outcome,
             seconds=time.perf_counter() - started,
         )
+
+
+def _unobserved(uow: DjangoUnitOfWork) -> bool:
+    """Whether nobody would hear of this dispatch's ``dispatch_finished``.
+
+    True without receivers, and when the only one is the metrics receiver and
+    the unit of work's metrics store measures nothing (metrics off, nobody on
+    ``message_handled``): that receiver would return at once.
+    """
+    receivers = signals.dispatch_finished.receivers
+    if not receivers:
+        return True
+    return (
+        len(receivers) == 1
+        and receivers[0][0][0] == metrics.DISPATCH_UID
+        and uow.metrics_store.idle
+    )
 
 
 def handle_in_transaction(

@@ -72,10 +72,15 @@ def _signalling(inner: AbstractMetricsStore) -> SignallingMetricsStore:
     return SignallingMetricsStore(inner)
 
 
-@receiver(
-    signals.dispatch_finished,
-    dispatch_uid="messagebus_django.operations.metrics.dispatch",
-)
+DISPATCH_UID = "messagebus_django.operations.metrics.dispatch"
+"""The ``dispatch_uid`` of the metrics receiver of ``dispatch_finished``.
+
+``dispatch()`` skips the signal (and its timing) when this receiver is the
+only one and the unit of work's metrics store is idle.
+"""
+
+
+@receiver(signals.dispatch_finished, dispatch_uid=DISPATCH_UID)
 def _observe_dispatch(
     sender: object,
     *,

@@ -18,6 +18,7 @@ from messagebus_django.operations import metrics
 from messagebus_django.operations.instrumentation import SignallingMetricsStore
 from tests.django.commands import Boom, ScratchUnitOfWork, WriteBooks, make_bus
 from tests.testapp.messages import RegisterDocument
+from tests.testapp.unit_of_work import DocumentsUnitOfWork
 
 pytestmark = pytest.mark.django_db
 
@@ -259,3 +260,42 @@ def test_metrics_store_is_importable_by_name_with_the_extra() -> None:
     from messagebus_django.operations.prometheus import MetricsStore as adapter
 
     assert MetricsStore is adapter
+
+
+def test_with_metrics_off_dispatch_skips_only_the_idle_metrics_receiver() -> None:
+    # By default the metrics receiver is dispatch_finished's only receiver;
+    # with nothing to measure, dispatch() sends nothing. A receiver of the
+    # project's, or a store that measures, still hears of every dispatch.
+    from messagebus_django import signals
+
+    assert [key[0] for key, *_ in signals.dispatch_finished.receivers] == [
+        metrics.DISPATCH_UID
+    ]
+    heard: list[tuple[str, float]] = []
+
+    def listener(sender: object, outcome: str, seconds: float, **kwargs: Any) -> None:
+        heard.append((outcome, seconds))
+
+    class Measuring(SinkholeMetricsStore):
+        idle = False
+
+        def observe_dispatch(
+            self, command_type: str, outcome: str, seconds: float, handled: Any
+        ) -> None:
+            heard.append((f"store:{outcome}", seconds))
+
+    class MeasuringUnitOfWork(DocumentsUnitOfWork):
+        metrics_store = Measuring()
+
+    with override_settings(MESSAGEBUS_METRICS=False):
+        dispatch(register("0-321-12521-5"))
+        assert heard == []
+        dispatch(register("0-321-12521-6"), uow=MeasuringUnitOfWork())
+        assert [outcome for outcome, _ in heard] == ["store:committed"]
+        signals.dispatch_finished.connect(listener)
+        try:
+            dispatch(register("0-321-12521-7"))
+        finally:
+            signals.dispatch_finished.disconnect(listener)
+    assert [outcome for outcome, _ in heard] == ["store:committed", "committed"]
+    assert all(seconds > 0 for _, seconds in heard)

@@ -452,3 +452,11 @@ def test_consume_refuses_two_event_classes_with_one_wire_name(
     monkeypatch.setattr(consumer_module, "event_types", duplicate)
     with pytest.raises(CommandError, match="are both 'x_v1'"):
         command("messagebus_consume", "--queue", "q")
+
+
+def test_the_relay_command_and_the_relay_share_their_default_batch_size() -> None:
+    from messagebus_django.eventstream.relay import DEFAULT_BATCH_SIZE, OutboxRelay
+
+    parser = messagebus_relay.Command().create_parser("manage.py", "messagebus_relay")
+    assert parser.parse_args([]).batch_size == DEFAULT_BATCH_SIZE == 500
+    assert OutboxRelay(InMemoryTransport()).batch_size == DEFAULT_BATCH_SIZE

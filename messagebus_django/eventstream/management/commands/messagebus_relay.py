@@ -12,7 +12,11 @@ from django.db import DatabaseError, close_old_connections, connections
 
 from messagebus_django.conf import conf
 from messagebus_django.eventstream.management import DATABASE_OUTAGES, one_line
-from messagebus_django.eventstream.relay import OutboxRelay, RelayReport
+from messagebus_django.eventstream.relay import (
+    DEFAULT_BATCH_SIZE,
+    OutboxRelay,
+    RelayReport,
+)
 from messagebus_django.operations.shutdown import stop_on_signals
 
 logger = logging.getLogger("messagebus_django.eventstream.relay")
@@ -40,8 +44,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--batch-size",
             type=int,
-            default=100,
-            help="Messages claimed at once (default 100).",
+            default=DEFAULT_BATCH_SIZE,
+            help=f"Messages claimed at once (default {DEFAULT_BATCH_SIZE}).",
         )
         parser.add_argument(
             "--database",
