@@ -46,14 +46,14 @@ def migrate(alias: str) -> None:
 
 
 def truncate(alias: str) -> None:
-    """Empty the tables of the ``books`` and ``messagebus_django`` apps."""
+    """Empty the tables of the ``books``, ``messagebus_django`` and ``django_tasks_database`` (django-tasks-db) apps."""
     from django.apps import apps
     from django.db import connections, transaction
 
     connection = connections[alias]
     tables = [
         model._meta.db_table
-        for label in ("books", "messagebus_django")
+        for label in ("books", "messagebus_django", "django_tasks_database")
         for model in apps.get_app_config(label).get_models()
         if not model._meta.proxy
     ]

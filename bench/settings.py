@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,12 @@ INSTALLED_APPS = [
     "messagebus_django.apps.SimpleMessagebusConfig",
     "messagebus_django.eventstream",
     "books",
+    # The tasks of background handlers (the bookstore's notify_librarians),
+    # stored in the bench's database as the bookstore stores them.
+    "django_tasks_db",
+    *([] if find_spec("django.tasks") else ["django_tasks"]),
 ]
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 _choice = os.environ.get("BENCH_DB", "both")
 _databases: dict[str, dict[str, Any]] = {}

@@ -3,8 +3,8 @@
 A ratio means something only when both sides wrote the same rows, on the
 database they were meant for. A :class:`Ledger` counts, around every batch of
 each side (outside the timed part), the rows of the database the comparison
-is meant for: books, book activities, stored messages, pending outbox rows and
-outbox rows marked sent (one query); the other configured databases are
+is meant for: books, book activities, stored messages, pending outbox rows,
+outbox rows marked sent and enqueued tasks (django-tasks-db; one query); the other configured databases are
 counted when the ledger starts and when it proves, and must not have changed. Work that is not in a table (messages a broker routed) is added
 with :meth:`Ledger.add`. :meth:`Ledger.prove` raises :class:`WorkMismatch`
 when the sides differ, when anything was written on another database, or
@@ -45,7 +45,8 @@ _ROWS_SQL = (
     "(SELECT COUNT(*) FROM {stored}), "
     "(SELECT COUNT(*) FROM {stored} WHERE published AND published_at IS NULL "
     "AND NOT dead), "
-    "(SELECT COUNT(*) FROM {stored} WHERE published_at IS NOT NULL)"
+    "(SELECT COUNT(*) FROM {stored} WHERE published_at IS NOT NULL), "
+    "(SELECT COUNT(*) FROM {tasks})"
 )
 _WHAT = (
     "books",
@@ -53,12 +54,14 @@ _WHAT = (
     "stored messages",
     "outbox rows pending",
     "outbox rows sent",
+    "tasks enqueued",
 )
 
 
 def count_alias(alias: str) -> Tally:
     """:func:`count_rows` of one database in one query (it runs around every batch)."""
     from django.db import connections
+    from django_tasks_db.models import DBTaskResult
 
     from books.models import Book, BookActivity
     from messagebus_django.models import StoredMessage
@@ -68,6 +71,7 @@ def count_alias(alias: str) -> Tally:
         book=connection.ops.quote_name(Book._meta.db_table),
         activity=connection.ops.quote_name(BookActivity._meta.db_table),
         stored=connection.ops.quote_name(StoredMessage._meta.db_table),
+        tasks=connection.ops.quote_name(DBTaskResult._meta.db_table),
     )
     with connection.cursor() as cursor:
         cursor.execute(sql)
