@@ -422,6 +422,23 @@ class _TransactionBase(Generic[_TUow_co]):
         self.metrics_store.inc_transaction_closed_count(self.status)
         self.status = TransactionStatus.closed
 
+    def _hooks(self, name: str) -> Iterator[Callable[[], Any]]:
+        """The listeners' ``on_after_commit`` or ``on_after_rollback``, in order."""
+        for listener in self._listeners:
+            hook = getattr(listener, name, None)
+            if hook is not None:
+                yield hook
+
+    def _rolled_back(
+        self,
+        messagestore: AsyncAbstractMessageStoreRepository
+        | SyncAbstractMessageStoreRepository,
+    ) -> None:
+        """After the unit of work rolled back: the kept events and ids go."""
+        self.status = TransactionStatus.rolledback
+        messagestore.discard_eventstream()
+        cast("_UnitOfWorkBase", self.uow)._forget_seen()
+
 
 class AsyncUnitOfWorkTransaction(_TransactionBase[TAsyncUow_co], Generic[TAsyncUow_co]):
     """One transaction of a unit of work; what service handlers receive.
@@ -450,10 +467,8 @@ class AsyncUnitOfWorkTransaction(_TransactionBase[TAsyncUow_co], Generic[TAsyncU
 
     async def _after_commit(self) -> None:
         await self.uow.messagestore.publish_eventstream()
-        for listener in self._listeners:
-            hook = getattr(listener, "on_after_commit", None)
-            if hook is not None:
-                await hook()
+        for hook in self._hooks("on_after_commit"):
+            await hook()
 
     async def rollback(self) -> None:
         """Roll back; the kept events are dropped and the listeners called."""
@@ -462,13 +477,9 @@ class AsyncUnitOfWorkTransaction(_TransactionBase[TAsyncUow_co], Generic[TAsyncU
 
     async def _rollback(self) -> None:
         await self.uow.rollback()
-        self.status = TransactionStatus.rolledback
-        self.uow.messagestore.discard_eventstream()
-        self.uow._forget_seen()
-        for listener in self._listeners:
-            hook = getattr(listener, "on_after_rollback", None)
-            if hook is not None:
-                await hook()
+        self._rolled_back(self.uow.messagestore)
+        for hook in self._hooks("on_after_rollback"):
+            await hook()
 
     async def detach(self) -> None:
         """Keep the transaction open after the ``async with`` block (streaming).
@@ -538,10 +549,8 @@ class SyncUnitOfWorkTransaction(_TransactionBase[TSyncUow_co], Generic[TSyncUow_
 
     def _after_commit(self) -> None:
         self.uow.messagestore.publish_eventstream()
-        for listener in self._listeners:
-            hook = getattr(listener, "on_after_commit", None)
-            if hook is not None:
-                _call_sync_hook(hook)
+        for hook in self._hooks("on_after_commit"):
+            _call_sync_hook(hook)
 
     def rollback(self) -> None:
         """Roll back; the kept events are dropped and the listeners called."""
@@ -550,13 +559,9 @@ class SyncUnitOfWorkTransaction(_TransactionBase[TSyncUow_co], Generic[TSyncUow_
 
     def _rollback(self) -> None:
         self.uow.rollback()
-        self.status = TransactionStatus.rolledback
-        self.uow.messagestore.discard_eventstream()
-        self.uow._forget_seen()
-        for listener in self._listeners:
-            hook = getattr(listener, "on_after_rollback", None)
-            if hook is not None:
-                _call_sync_hook(hook)
+        self._rolled_back(self.uow.messagestore)
+        for hook in self._hooks("on_after_rollback"):
+            _call_sync_hook(hook)
 
     def detach(self) -> None:
         """Keep the transaction open after the ``with`` block (streaming)."""
