@@ -29,12 +29,12 @@ from messagebus_django.core import (
     GenericCommand,
     Message,
     SyncMessageBus,
+    message_type_name,
 )
 from messagebus_django.core.handlers import MessageHandler
 from messagebus_django.dispatching import bridge
 from messagebus_django.dispatching.bus import get_bus
 from messagebus_django.dispatching.unit_of_work import DjangoUnitOfWork
-from messagebus_django.operations import metrics
 
 __all__ = [
     "adispatch",
@@ -144,8 +144,11 @@ def dispatch(
     """
     the_bus = bus if bus is not None else get_bus()
     the_uow = uow if uow is not None else unit_of_work_class()()
-    if _unobserved(the_uow):
-        # Nobody to tell: no timing, no signal.
+    store = the_uow.metrics_store
+    measured = not store.idle
+    heard = bool(signals.dispatch_finished.receivers)
+    if not measured and not heard:
+        # Nothing measures and nobody listens: no timing.
         with _Atomic(the_uow.using, True, durable):
             return handle_in_transaction(the_bus, command, the_uow, dependencies)
     outcome = "failed"
@@ -156,30 +159,24 @@ def dispatch(
         outcome = "rolled_back" if the_uow.rollback_requested else "committed"
         return result
     finally:
-        signals.dispatch_finished.send(
-            type(the_uow),
-            uow=the_uow,
-            command=command,
-            outcome=outcome,
-            seconds=time.perf_counter() - started,
-        )
-
-
-def _unobserved(uow: DjangoUnitOfWork) -> bool:
-    """Whether nobody would hear of this dispatch's ``dispatch_finished``.
-
-    True without receivers, and when the only one is the metrics receiver and
-    the unit of work's metrics store measures nothing (metrics off, nobody on
-    ``message_handled``): that receiver would return at once.
-    """
-    receivers = signals.dispatch_finished.receivers
-    if not receivers:
-        return True
-    return (
-        len(receivers) == 1
-        and receivers[0][0][0] == metrics.DISPATCH_UID
-        and uow.metrics_store.idle
-    )
+        seconds = time.perf_counter() - started
+        if measured:
+            handled = (
+                []
+                if outcome == "failed"
+                else [message_type_name(m) for m in the_uow.handled_messages()]
+            )
+            store.observe_dispatch(
+                message_type_name(command), outcome, seconds, handled
+            )
+        if heard:
+            signals.dispatch_finished.send(
+                type(the_uow),
+                uow=the_uow,
+                command=command,
+                outcome=outcome,
+                seconds=seconds,
+            )
 
 
 def handle_in_transaction(

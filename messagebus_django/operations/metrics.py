@@ -24,7 +24,6 @@ from django.http import HttpRequest, HttpResponse
 
 from messagebus_django import signals
 from messagebus_django.conf import conf
-from messagebus_django.core import Message, message_type_name
 from messagebus_django.core.observability import (
     AbstractMetricsStore,
     SinkholeMetricsStore,
@@ -70,37 +69,6 @@ def store() -> AbstractMetricsStore:
 @functools.cache
 def _signalling(inner: AbstractMetricsStore) -> SignallingMetricsStore:
     return SignallingMetricsStore(inner)
-
-
-DISPATCH_UID = "messagebus_django.operations.metrics.dispatch"
-"""The ``dispatch_uid`` of the metrics receiver of ``dispatch_finished``.
-
-``dispatch()`` skips the signal (and its timing) when this receiver is the
-only one and the unit of work's metrics store is idle.
-"""
-
-
-@receiver(signals.dispatch_finished, dispatch_uid=DISPATCH_UID)
-def _observe_dispatch(
-    sender: object,
-    *,
-    uow: Any,
-    command: Message[Any],
-    outcome: str,
-    seconds: float,
-    **kwargs: Any,
-) -> None:
-    metrics_store: AbstractMetricsStore = uow.metrics_store
-    if metrics_store.idle:
-        return  # nothing measures: spare listing the handled messages
-    handled = (
-        []
-        if outcome == "failed"
-        else [message_type_name(m) for m in uow.handled_messages()]
-    )
-    metrics_store.observe_dispatch(
-        message_type_name(command), outcome, seconds, handled
-    )
 
 
 @receiver(
