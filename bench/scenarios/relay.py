@@ -127,7 +127,6 @@ def _relay_batch(
 def _publish_batch(
     url: str, queue: CountingQueue, ledger: Ledger, *, confirms: bool
 ) -> tuple[Callable[[int], Spent], Any]:
-    from messagebus_django.dispatching.messagestore import envelope_fields
     from messagebus_django.eventstream.transports import Envelope
     from messagebus_django.eventstream.transports.kombu import topic_exchange
 
@@ -142,17 +141,7 @@ def _publish_batch(
     side: Side = "baseline"
 
     def batch(size: int) -> Spent:
-        envelopes = []
-        for event in _events(size):
-            fields = envelope_fields(event)
-            envelopes.append(
-                Envelope(
-                    id=fields["id"],
-                    type=fields["type"],
-                    created_at=fields["created_at"],
-                    payload=fields["payload"],
-                )
-            )
+        envelopes = [Envelope.of(event) for event in _events(size)]
         messages = [
             (envelope.body(), envelope.type, str(envelope.id)) for envelope in envelopes
         ]

@@ -238,3 +238,23 @@ def test_the_kombu_transport_publishes_the_envelope_and_its_tracing_headers(
         "correlation_id": "c",
         "causation_id": "d",
     }
+
+
+def test_an_envelope_of_a_message_is_what_its_stored_row_would_give() -> None:
+    from uuid import uuid4
+
+    from messagebus_django.dispatching.messagestore import envelope_fields
+    from tests.testapp.messages import DocumentRegistered
+
+    correlation = uuid4()
+    event = DocumentRegistered(id=uuid4(), code="c-1", title="T", author="A")
+    event.metadata = event.metadata.model_copy(update={"correlation_id": correlation})
+    envelope = Envelope.of(event)
+    fields = envelope_fields(event)
+    assert (envelope.id, envelope.type, envelope.created_at) == (
+        fields["id"],
+        "document_registered_v1",
+        fields["created_at"],
+    )
+    assert envelope.payload == fields["payload"]
+    assert envelope.headers == {"correlation_id": str(correlation)}

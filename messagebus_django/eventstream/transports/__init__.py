@@ -37,6 +37,9 @@ from django.utils.module_loading import import_string
 from messagebus_django.conf import conf
 from messagebus_django.core.eventstream import wire_envelope
 
+if TYPE_CHECKING:
+    from messagebus_django.core import Message
+
 __all__ = [
     "Envelope",
     "InMemoryTransport",
@@ -63,6 +66,20 @@ class Envelope:
     created_at: datetime
     payload: dict[str, Any]
     headers: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, message: Message[Any]) -> Envelope:
+        """The envelope of ``message``, as its stored row would give it."""
+        from messagebus_django.dispatching.messagestore import envelope_fields
+
+        fields = envelope_fields(message)
+        return cls(
+            id=fields["id"],
+            type=fields["type"],
+            created_at=fields["created_at"],
+            payload=fields["payload"],
+            headers=fields["headers"],
+        )
 
     def body(self) -> bytes:
         """The JSON body sent to the broker."""

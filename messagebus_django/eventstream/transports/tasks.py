@@ -241,7 +241,6 @@ def enqueue_in_transaction(
     ``"default"`` transport, mark them sent there too (the relay has nothing
     left to do). An error fails the command: it would fail its COMMIT anyway.
     """
-    from messagebus_django.dispatching.messagestore import envelope_fields
     from messagebus_django.models import StoredMessage
 
     ids = set(published)
@@ -254,19 +253,7 @@ def enqueue_in_transaction(
         if not transport.enqueues_in_transaction(using):
             continue
         if envelopes is None:
-            envelopes = []
-            for message in messages:
-                if message.message_id in ids:
-                    fields = envelope_fields(message)
-                    envelopes.append(
-                        Envelope(
-                            id=fields["id"],
-                            type=fields["type"],
-                            created_at=fields["created_at"],
-                            payload=fields["payload"],
-                            headers=fields["headers"],
-                        )
-                    )
+            envelopes = [Envelope.of(m) for m in messages if m.message_id in ids]
         for envelope in envelopes:
             transport.enqueue(envelope)
         if alias == DEFAULT_TRANSPORT:
