@@ -8,26 +8,18 @@ from typing import (
     Any,
     NamedTuple,
     Protocol,
-    TypeVar,
 )
 
 from messagebus_django.core import (
-    AsyncAbstractUnitOfWork,
     AsyncMessageBus,
     Err,
     GenericCommand,
     Message,
 )
-
-# What message equality compares, so failure reports show what differs.
 from messagebus_django.testing.recording import MessageRecorder
 
 if TYPE_CHECKING:
     from messagebus_django.dispatching.unit_of_work import DjangoUnitOfWork
-
-
-TUnitOfWork = TypeVar("TUnitOfWork", bound=AsyncAbstractUnitOfWork[Any])
-TMessage = TypeVar("TMessage", bound=Message[Any])
 
 
 class Dispatched(NamedTuple):

@@ -13,12 +13,9 @@ from typing import (
 from uuid import UUID
 
 from messagebus_django.core import (
-    AsyncAbstractUnitOfWork,
     Message,
     message_type_name,
 )
-
-# What message equality compares, so failure reports show what differs.
 from messagebus_django.core.messages import from_payload
 
 if TYPE_CHECKING:
@@ -26,7 +23,6 @@ if TYPE_CHECKING:
     from messagebus_django.eventstream.transports import Envelope, InMemoryTransport
 
 
-TUnitOfWork = TypeVar("TUnitOfWork", bound=AsyncAbstractUnitOfWork[Any])
 TMessage = TypeVar("TMessage", bound=Message[Any])
 
 

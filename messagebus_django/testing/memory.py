@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping
 from typing import (
     TYPE_CHECKING,
     Any,
-    TypeVar,
 )
 
 from messagebus_django.core import (
@@ -18,8 +17,6 @@ from messagebus_django.core import (
     AsyncEventstreamPublisher,
     Message,
 )
-
-# What message equality compares, so failure reports show what differs.
 from messagebus_django.core.observability import (
     SinkholeMetricsStore,
 )
@@ -27,10 +24,6 @@ from messagebus_django.operations.instrumentation import SignallingMetricsStore
 
 if TYPE_CHECKING:
     pass
-
-
-TUnitOfWork = TypeVar("TUnitOfWork", bound=AsyncAbstractUnitOfWork[Any])
-TMessage = TypeVar("TMessage", bound=Message[Any])
 
 
 class RecordingEventstreamTransport(AsyncAbstractEventstreamTransport):

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 
 TUnitOfWork = TypeVar("TUnitOfWork", bound=AsyncAbstractUnitOfWork[Any])
-TMessage = TypeVar("TMessage", bound=Message[Any])
 
 
 class MessageRecorder:
