@@ -45,7 +45,6 @@ from messagebus_django.core.handlers import (
 from messagebus_django.core.messages import GenericCommand, GenericEvent, Message
 from messagebus_django.core.repository import (
     AsyncSinkholeMessageStoreRepository,
-    RepositoryBase,
     SyncSinkholeMessageStoreRepository,
 )
 from messagebus_django.core.tracing import current_message, stamp_cause, stamp_root
@@ -58,6 +57,7 @@ from messagebus_django.core.unit_of_work import (
     TAsyncUow,
     TSyncUow,
     _UnitOfWorkBase,
+    is_repository_type,
     run_without_loop,
 )
 
@@ -599,9 +599,7 @@ def _enqueue(queue: deque[Message[Any]], uow: Any, cause: Message[Any]) -> None:
             kind = type(member)
             is_repository = _REPOSITORY_TYPES.get(kind)
             if is_repository is None:
-                is_repository = _REPOSITORY_TYPES[kind] = issubclass(
-                    kind, RepositoryBase
-                )
+                is_repository = is_repository_type(kind)
             if not is_repository:
                 continue
             seen = member.seen

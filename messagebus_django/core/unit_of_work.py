@@ -76,6 +76,20 @@ TSyncMessageStore = TypeVar(
 """The message store type of a sync unit of work (its second type parameter)."""
 
 _REPOSITORY_TYPES: dict[type[Any], bool] = {}
+"""Whether each type met among units of work's attributes is a repository."""
+
+
+def is_repository_type(kind: type[Any]) -> bool:
+    """Whether ``kind`` is a repository class; remembered in ``_REPOSITORY_TYPES``.
+
+    Asked after every handler for each attribute of the unit of work: the
+    callers look in ``_REPOSITORY_TYPES`` first and call this on a miss, so
+    the ABC machinery runs once per type.
+    """
+    known = _REPOSITORY_TYPES[kind] = issubclass(kind, RepositoryBase)
+    return known
+
+
 _log = logging.getLogger("messagebus_django")
 
 TResult = TypeVar("TResult")
@@ -172,14 +186,10 @@ class _UnitOfWorkBase:
     def iter_repositories(self) -> Iterator[Any]:
         """The repositories of this unit of work (its repository attributes)."""
         for member in vars(self).values():
-            # Called after every handler: remember the answer per type
-            # instead of asking the ABC machinery each time.
             kind = type(member)
             is_repository = _REPOSITORY_TYPES.get(kind)
             if is_repository is None:
-                is_repository = _REPOSITORY_TYPES[kind] = issubclass(
-                    kind, RepositoryBase
-                )
+                is_repository = is_repository_type(kind)
             if is_repository:
                 yield member
 
