@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -258,3 +260,178 @@ def test_an_envelope_of_a_message_is_what_its_stored_row_would_give() -> None:
     )
     assert envelope.payload == fields["payload"]
     assert envelope.headers == {"correlation_id": str(correlation)}
+
+
+class Socket:
+    """py-amqp's transport as the frames path uses it: what was written."""
+
+    def __init__(self) -> None:
+        self.written = bytearray()
+        self.timeouts: list[float | None] = []
+
+    def write(self, data: bytes) -> None:
+        self.written += data  # a copy: py-amqp hands over a view of its buffer
+
+    @contextlib.contextmanager
+    def having_timeout(self, timeout: float | None) -> Iterator[None]:
+        self.timeouts.append(timeout)
+        yield
+
+
+def amqp_frames(envelope: Envelope, exchange: str, frame_max: int) -> bytes:
+    """The frames py-amqp writes for ``Producer.publish`` with the transport's arguments."""
+    import amqp
+    from amqp import spec
+    from amqp.method_framing import frame_writer
+    from amqp.serialization import dumps
+
+    socket = Socket()
+    write_frame = frame_writer(
+        SimpleNamespace(frame_max=frame_max, bytes_sent=0), socket
+    )
+    # What kombu's Producer.publish hands py-amqp (kombu.transport.pyamqp).
+    message = amqp.Message(
+        envelope.body(),
+        priority=0,
+        content_type="application/json",
+        content_encoding="utf-8",
+        application_headers={"message_type": envelope.type, **envelope.headers},
+        delivery_mode=2,
+        message_id=str(envelope.id),
+    )
+    args = dumps("Bssbb", (0, exchange, envelope.type, False, False))
+    write_frame(1, 7, spec.Basic.Publish, args, message)
+    return bytes(socket.written)
+
+
+@pytest.mark.parametrize(
+    ("headers", "payload", "frame_max"),
+    [
+        ({}, {"title": "DDD"}, 131072),
+        ({"correlation_id": "c", "causation_id": "ü"}, {"title": "é"}, 131072),
+        ({"attempt": 3, "trace": {"a": [1, "b"]}, "ok": True}, {}, 131072),
+        ({"correlation_id": "c"}, {"text": "x" * 3000}, 1024),  # several body frames
+    ],
+)
+def test_the_frames_written_over_py_amqp_are_those_of_producer_publish(
+    headers: dict[str, Any], payload: dict[str, Any], frame_max: int
+) -> None:
+    wire = kombu_transport._Wire(
+        Socket(), 7, frame_max, kombu_transport._shortstr("messagebus")
+    )
+    frames = kombu_transport._Frames(wire)
+    sent = [
+        Envelope(
+            id=uuid7(),
+            type=f"document_registered_v{number}",
+            created_at=timezone.now(),
+            payload=payload,
+            headers=headers,
+        )
+        for number in (1, 2, 1)
+    ]
+    for each in sent:
+        frames.add(each)
+    assert frames.take() == b"".join(
+        amqp_frames(e, "messagebus", frame_max) for e in sent
+    )
+    assert (frames.take(), frames.size) == (b"", 0)
+
+
+class Acking:
+    """A py-amqp connection whose broker acknowledges all that was published."""
+
+    def __init__(self, transport: KombuTransport) -> None:
+        self.transport = transport
+        self.drained = 0
+
+    def drain_events(self, timeout: float) -> None:
+        self.drained += 1
+        self.transport._on_ack(self.transport._published, True)
+
+
+def test_over_py_amqp_a_batch_is_written_in_a_few_writes_and_an_unencodable_envelope_is_refused_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    transport = KombuTransport("amqp://guest:guest@127.0.0.1:1//", exchange="x")
+    socket = Socket()
+    connection = Acking(transport)
+
+    def connected(timeout: float) -> object:
+        transport._connection = connection  # type: ignore[assignment]
+        transport._wire = kombu_transport._Wire(socket, 1, 131072, b"\x01x")
+        transport._write_timeout = 5.0
+        return object()
+
+    monkeypatch.setattr(transport, "_ensure_producer", connected)
+    monkeypatch.setattr(kombu_transport, "_WRITE_SIZE", 2000)
+    batch = [envelope() for _ in range(20)]
+    batch[5] = Envelope(
+        id=uuid7(), type="t" * 256, created_at=timezone.now(), payload={}
+    )
+    batch.append(
+        Envelope(id=uuid7(), type="é" * 200, created_at=timezone.now(), payload={})
+    )
+    outcomes = transport.send_many(batch)
+    assert [type(o).__name__ for o in outcomes] == ["NoneType"] * 5 + ["ValueError"] + [
+        "NoneType"
+    ] * 14 + ["ValueError"]
+    assert "255 bytes" in str(outcomes[5])
+    assert connection.drained == 1
+    # A write when about 2000 bytes are gathered, and one for the rest.
+    assert 2 < len(socket.timeouts) < 20
+    assert socket.timeouts == [None] * len(socket.timeouts)  # the connection's bound
+    frames = kombu_transport._Frames(kombu_transport._Wire(socket, 1, 131072, b"\x01x"))
+    for index, each in enumerate(batch):
+        if outcomes[index] is None:
+            frames.add(each)
+    assert bytes(socket.written) == frames.take()
+
+
+def test_over_py_amqp_a_batch_past_its_deadline_is_not_sent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    transport = KombuTransport("amqp://guest:guest@127.0.0.1:1//", exchange="x")
+    socket = Socket()
+
+    def connected(timeout: float) -> object:
+        transport._connection = Acking(transport)  # type: ignore[assignment]
+        transport._wire = kombu_transport._Wire(socket, 1, 131072, b"\x01x")
+        return object()
+
+    monkeypatch.setattr(transport, "_ensure_producer", connected)
+    clock = iter([0.0, 0.0, 0.0, 100.0])
+    monkeypatch.setattr(time, "monotonic", lambda: next(clock, 100.0))
+    outcomes = transport.send_many([envelope(), envelope()], timeout=1)
+    assert all(isinstance(o, TransportUnavailable) for o in outcomes)
+    assert "deadline" in str(outcomes[0])
+    assert socket.written == b""
+
+
+@pytest.mark.parametrize(
+    ("type", "payload"),
+    [
+        ("document_registered_v1", {"title": "DDD", "pages": 560, "price": 9.5}),
+        ('odd "type" é\n_v1', {"nested": {"a": [1, None, True]}, "é": "ü"}),
+        ("document_registered_v1", {"id": uuid7(), "at": timezone.now()}),  # Python
+    ],
+)
+def test_an_envelope_body_is_the_json_text_of_its_wire_envelope(
+    type: str, payload: dict[str, Any]
+) -> None:
+    import json
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    from messagebus_django.core.eventstream import wire_envelope
+
+    envelope = Envelope(
+        id=uuid7(), type=type, created_at=timezone.now(), payload=payload
+    )
+    wire = wire_envelope(
+        message_id=envelope.id,
+        created_at=envelope.created_at,
+        type=type,
+        payload=payload,
+    )
+    assert envelope.body() == json.dumps(wire, cls=DjangoJSONEncoder).encode()
