@@ -18,7 +18,9 @@ least once, and consumers deduplicate on the message id (the inbox).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -27,7 +29,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID, uuid4
 
 from django.db import connections, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from messagebus_django import signals
@@ -81,8 +84,53 @@ class _Claimed(NamedTuple):
     id: UUID
     type: str
     created_at: datetime
-    payload: dict[str, Any]
+    payload: dict[str, Any] | str
+    """The payload; on SQLite its stored JSON text (:class:`_StoredEnvelope`)."""
     headers: dict[str, Any]
+
+    def envelope(self) -> Envelope:
+        if isinstance(self.payload, str):
+            return _StoredEnvelope.read(self)
+        return Envelope(self.id, self.type, self.created_at, self.payload, self.headers)
+
+
+class _StoredEnvelope(Envelope):
+    """An envelope whose payload is kept as the JSON text the outbox stored.
+
+    On SQLite a ``JSONField`` keeps the text ``json.dumps`` wrote, which is
+    what :meth:`Envelope.body` would write again from the parsed payload: the
+    body is built from that text, and the payload is parsed only if a
+    transport asks for it.
+    """
+
+    payload_json: str
+
+    @classmethod
+    def read(cls, row: _Claimed) -> _StoredEnvelope:
+        envelope = object.__new__(cls)
+        for name in ("id", "type", "created_at", "headers"):
+            object.__setattr__(envelope, name, getattr(row, name))
+        object.__setattr__(envelope, "payload_json", row.payload)
+        return envelope
+
+    @functools.cached_property
+    def payload(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.payload_json)
+        return parsed
+
+    def __eq__(self, other: object) -> bool:
+        # Equal to the plain envelope of the same fields, as before.
+        if not isinstance(other, Envelope):
+            return NotImplemented
+        return dataclasses.astuple(self) == dataclasses.astuple(other)
+
+    __hash__ = Envelope.__hash__
+
+    def body(self) -> bytes:
+        text = self.__dict__.get("payload_json")
+        if text is None:  # made by dataclasses.replace(): a parsed payload
+            return super().body()
+        return self._body_of(text)
 
 
 DEFAULT_BATCH_SIZE = 500
@@ -147,7 +195,7 @@ class OutboxRelay:
             # One batch: a transport that can (kombu) publishes it all, then
             # collects the broker's confirms; only the confirmed are marked sent.
             outcomes = self._send_many(
-                [Envelope(*row) for row in rows], timeout=timeout
+                [row.envelope() for row in rows], timeout=timeout
             )
             sent_at = timezone.now()
             unavailable: list[tuple[_Claimed, Exception]] = []
@@ -226,11 +274,12 @@ class OutboxRelay:
                 _no_commit_wait(self.using)
             # Not one UPDATE with the SELECT as its subquery: PostgreSQL may
             # run such a subquery again per row, ignoring its LIMIT.
+            fields = _fields(self.using)
             candidates = [
                 _Claimed._make(values)
                 for values in pending.select_for_update(skip_locked=True)
                 .order_by("created_at", "id")
-                .values_list(*_Claimed._fields)[: self.batch_size]
+                .values_list(*fields)[: self.batch_size]
             ]
             if not candidates:
                 return []
@@ -245,7 +294,7 @@ class OutboxRelay:
                 _Claimed._make(values)
                 for values in objects.filter(claim=claim)
                 .order_by("created_at", "id")
-                .values_list(*_Claimed._fields)
+                .values_list(*fields)
             ]
 
     def _failures(
@@ -337,6 +386,13 @@ class OutboxRelay:
         from messagebus_django.models import PENDING, StoredMessage
 
         return StoredMessage.objects.using(self.using).filter(PENDING).count()
+
+
+def _fields(using: str) -> list[str | Cast]:
+    """The columns of a :class:`_Claimed`; on SQLite the payload as its stored text."""
+    if connections[using].vendor != "sqlite":
+        return list(_Claimed._fields)
+    return ["id", "type", "created_at", Cast("payload", TextField()), "headers"]
 
 
 def _by_ids(

@@ -95,9 +95,13 @@ class Envelope:
         except TypeError:
             # Built in Python: UUIDs, datetimes, decimals...
             text = json.dumps(dict(payload), cls=DjangoJSONEncoder)
+        return self._body_of(text)
+
+    def _body_of(self, payload: str) -> bytes:
+        """The body with ``payload``, the payload's JSON text."""
         return (
             f'{{"id": "{self.id}", "created_at": "{self.created_at.isoformat()}", '
-            f'"type": {_json_string(self.type)}, "payload": {text}}}'
+            f'"type": {_json_string(self.type)}, "payload": {payload}}}'
         ).encode()
 
 
