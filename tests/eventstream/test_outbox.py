@@ -449,7 +449,9 @@ def test_a_relayed_envelope_is_the_stored_row_whatever_the_database_gives(
     assert isinstance(stored, _StoredEnvelope)
     assert stored.body() == plain.body() == expected.body()
     assert "payload" not in vars(stored)  # not parsed for the body
-    assert stored == plain and plain == stored and sent == expected
+    assert stored == plain
+    assert plain == stored
+    assert sent == expected
     assert stored.payload == row.payload
     again = dataclasses.replace(stored, headers={"x": "y"})
     assert again.body() == plain.body()
