@@ -67,6 +67,14 @@ class StoredMessage(models.Model):
                 condition=PENDING,
             ),
             models.Index(fields=["type", "created_at"], name="messagebus_store_type"),
+            # The relay's rows in flight, found by their claim (marking a
+            # batch sent, re-reading a partial claim). Only claimed rows are
+            # in it, so dispatch()'s inserts (claim NULL) do not write to it.
+            models.Index(
+                fields=["claim"],
+                name="messagebus_store_claim",
+                condition=models.Q(claim__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
