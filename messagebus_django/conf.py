@@ -136,17 +136,21 @@ class Settings:
 
     def raw(self, name: str) -> Any:
         """The value of ``MESSAGEBUS_<name>`` as set, or its default."""
+        cache = self._cache
         try:
-            return self._cache[name]
+            return cache[name]
         except KeyError:
             value = getattr(settings, f"MESSAGEBUS_{name}", DEFAULTS[name])
             if value is _DERIVED:
                 value = KOMBU_TRANSPORT if self.BROKER_URL else None
-            self._cache[name] = value
+            cache[name] = value
             return value
 
     def forget(self) -> None:
-        self._cache.clear()
+        # A new dict, not clear(): a thread that read a setting just before
+        # the change stores it in the old dict, where nobody reads it again
+        # (with clear(), it could put the old value back after the change).
+        self._cache = {}
 
     @property
     def UNIT_OF_WORK(self) -> str:
