@@ -224,6 +224,19 @@ class _UnitOfWorkBase:
             "Django task), or override defer_handler()"
         )
 
+    def _leave(self) -> Any:
+        """The transaction of the block being left, which the unit of work forgets.
+
+        The transaction refers to the unit of work: keeping it would be a
+        reference cycle per transaction, garbage only the cyclic collector
+        frees. A block left twice is a :class:`TransactionError`, as closing a
+        transaction twice.
+        """
+        transaction = self.__dict__.pop("_transaction", None)
+        if transaction is None:
+            raise TransactionError("Cannot close it twice: Transaction is closed.")
+        return transaction
+
     def _forget_seen(self) -> None:
         # Models a failed handler left seen must not have their events handled
         # by the next transaction of this unit of work.
@@ -280,7 +293,7 @@ class AsyncAbstractUnitOfWork(
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        transaction = self._transaction
+        transaction = self._leave()
         if exc is None and transaction.status is TransactionStatus.committed:
             transaction._closed()  # the common end, without one more coroutine
             return
@@ -324,7 +337,11 @@ class SyncAbstractUnitOfWork(
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._transaction.__exit__(exc_type, exc, tb)
+        transaction = self._leave()
+        if exc is None and transaction.status is TransactionStatus.committed:
+            transaction._closed()  # the common end, as the async one
+            return
+        transaction.__exit__(exc_type, exc, tb)
 
 
 TAsyncUow = TypeVar(
@@ -359,6 +376,18 @@ _ENDABLE = (TransactionStatus.running, TransactionStatus.streaming)
 
 _TUow_co = TypeVar("_TUow_co", covariant=True)
 
+_RESERVED_NAMES: dict[type[Any], frozenset[str]] = {}
+
+
+def _reserved_names(kind: type[Any]) -> frozenset[str]:
+    """The names a transaction class answers itself; remembered per class."""
+    names = _RESERVED_NAMES.get(kind)
+    if names is None:
+        names = _RESERVED_NAMES[kind] = frozenset(
+            {*dir(kind), "uow", "status", "_listeners"}
+        )
+    return names
+
 
 class _TransactionBase(Generic[_TUow_co]):
     """State checks and messages the async and sync transactions share."""
@@ -370,9 +399,24 @@ class _TransactionBase(Generic[_TUow_co]):
         self.uow = uow
         self.status = TransactionStatus.running
         self._listeners: list[Any] = []
+        # Handlers reach the repositories through the transaction: the unit of
+        # work's repositories (those it holds now) become attributes of the
+        # transaction itself, a plain lookup where __getattr__ (below, for the
+        # rest) would first fail one. A name the transaction has is left alone.
+        members = getattr(uow, "__dict__", None)
+        if members:
+            own = self.__dict__
+            reserved = _reserved_names(type(self))
+            for name, member in members.items():
+                kind = type(member)
+                is_repository = _REPOSITORY_TYPES.get(kind)
+                if is_repository is None:
+                    is_repository = is_repository_type(kind)
+                if is_repository and name not in reserved and name not in own:
+                    own[name] = member
 
     def __getattr__(self, name: str) -> Any:
-        # Handlers reach the repositories through the transaction.
+        # The unit of work's other attributes, through the transaction.
         if name == "uow":  # not set yet: no endless recursion
             raise AttributeError(name)
         return getattr(self.uow, name)
@@ -402,7 +446,9 @@ class _TransactionBase(Generic[_TUow_co]):
                 f"Cannot enter a transaction that is {self.status.value}: "
                 "Invalid transaction status."
             )
-        self.metrics_store.inc_beginned_transaction_count()
+        store = self.metrics_store
+        if type(store) is not SinkholeMetricsStore:  # the default does nothing
+            store.inc_beginned_transaction_count()
 
     def _check_can_detach(self) -> None:
         if self.status is not TransactionStatus.running:
@@ -429,7 +475,9 @@ class _TransactionBase(Generic[_TUow_co]):
         )
 
     def _closed(self) -> None:
-        self.metrics_store.inc_transaction_closed_count(self.status)
+        store = self.metrics_store
+        if type(store) is not SinkholeMetricsStore:  # the default does nothing
+            store.inc_transaction_closed_count(self.status)
         self.status = TransactionStatus.closed
 
     def _hooks(self, name: str) -> Iterator[Callable[[], Any]]:
