@@ -18,7 +18,7 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from types import TracebackType
-from typing import Any, ClassVar, Generic, Self, cast, get_type_hints
+from typing import Any, ClassVar, Generic, NoReturn, Self, cast, get_type_hints
 
 from typing_extensions import TypeVar
 
@@ -224,18 +224,13 @@ class _UnitOfWorkBase:
             "Django task), or override defer_handler()"
         )
 
-    def _leave(self) -> Any:
-        """The transaction of the block being left, which the unit of work forgets.
+    # Leaving its block, a unit of work forgets its transaction: the
+    # transaction refers to the unit of work, and keeping it would be a
+    # reference cycle per transaction, garbage only the cyclic collector frees.
 
-        The transaction refers to the unit of work: keeping it would be a
-        reference cycle per transaction, garbage only the cyclic collector
-        frees. A block left twice is a :class:`TransactionError`, as closing a
-        transaction twice.
-        """
-        transaction = self.__dict__.pop("_transaction", None)
-        if transaction is None:
-            raise TransactionError("Cannot close it twice: Transaction is closed.")
-        return transaction
+    def _left_twice(self) -> NoReturn:
+        # A block left twice: as closing a transaction twice.
+        raise TransactionError("Cannot close it twice: Transaction is closed.")
 
     def _forget_seen(self) -> None:
         # Models a failed handler left seen must not have their events handled
@@ -283,8 +278,11 @@ class AsyncAbstractUnitOfWork(
     async def __aenter__(self) -> AsyncUnitOfWorkTransaction[Self]:
         transaction = AsyncUnitOfWorkTransaction(self)
         self._transaction = transaction
-        # transaction.__aenter__(), without awaiting one more coroutine.
-        transaction._check_can_enter()
+        # transaction.__aenter__(), without awaiting one more coroutine: a new
+        # transaction is running, and the default metrics store counts nothing.
+        store = self.metrics_store
+        if type(store) is not SinkholeMetricsStore:
+            store.inc_beginned_transaction_count()
         return transaction
 
     async def __aexit__(
@@ -293,9 +291,15 @@ class AsyncAbstractUnitOfWork(
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        transaction = self._leave()
+        transaction = self.__dict__.pop("_transaction", None)
+        if transaction is None:
+            self._left_twice()
         if exc is None and transaction.status is TransactionStatus.committed:
-            transaction._closed()  # the common end, without one more coroutine
+            # The common end, transaction._closed() without one more call.
+            store = self.metrics_store
+            if type(store) is not SinkholeMetricsStore:
+                store.inc_transaction_closed_count(transaction.status)
+            transaction.status = TransactionStatus.closed
             return
         await transaction.__aexit__(exc_type, exc, tb)
 
@@ -329,7 +333,11 @@ class SyncAbstractUnitOfWork(
     def __enter__(self) -> SyncUnitOfWorkTransaction[Self]:
         transaction = SyncUnitOfWorkTransaction(self)
         self._transaction = transaction
-        return transaction.__enter__()
+        # transaction.__enter__(), as the async one.
+        store = self.metrics_store
+        if type(store) is not SinkholeMetricsStore:
+            store.inc_beginned_transaction_count()
+        return transaction
 
     def __exit__(
         self,
@@ -337,9 +345,15 @@ class SyncAbstractUnitOfWork(
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        transaction = self._leave()
+        transaction = self.__dict__.pop("_transaction", None)
+        if transaction is None:
+            self._left_twice()
         if exc is None and transaction.status is TransactionStatus.committed:
-            transaction._closed()  # the common end, as the async one
+            # The common end, as the async one.
+            store = self.metrics_store
+            if type(store) is not SinkholeMetricsStore:
+                store.inc_transaction_closed_count(transaction.status)
+            transaction.status = TransactionStatus.closed
             return
         transaction.__exit__(exc_type, exc, tb)
 
@@ -406,7 +420,7 @@ class _TransactionBase(Generic[_TUow_co]):
         members = getattr(uow, "__dict__", None)
         if members:
             own = self.__dict__
-            reserved = _reserved_names(type(self))
+            reserved = _RESERVED_NAMES.get(type(self)) or _reserved_names(type(self))
             for name, member in members.items():
                 kind = type(member)
                 is_repository = _REPOSITORY_TYPES.get(kind)
@@ -517,7 +531,8 @@ class AsyncUnitOfWorkTransaction(_TransactionBase[TAsyncUow_co], Generic[TAsyncU
 
     async def commit(self) -> None:
         """Commit; then publish the event stream and call the listeners."""
-        self._check_can_end("commit")
+        if self.status not in _ENDABLE:
+            self._check_can_end("commit")
         await self.uow.commit()
         self.status = TransactionStatus.committed
         if self._listeners or self.uow.messagestore.stream_buffer:
@@ -599,7 +614,8 @@ class SyncUnitOfWorkTransaction(_TransactionBase[TSyncUow_co], Generic[TSyncUow_
 
     def commit(self) -> None:
         """Commit; then publish the event stream and call the listeners."""
-        self._check_can_end("commit")
+        if self.status not in _ENDABLE:
+            self._check_can_end("commit")
         self.uow.commit()
         self.status = TransactionStatus.committed
         if self._listeners or self.uow.messagestore.stream_buffer:
