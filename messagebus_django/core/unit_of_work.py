@@ -294,12 +294,12 @@ class AsyncAbstractUnitOfWork(
         transaction = self.__dict__.pop("_transaction", None)
         if transaction is None:
             self._left_twice()
-        if exc is None and transaction.status is TransactionStatus.committed:
+        if exc is None and transaction.status is _COMMITTED:
             # The common end, transaction._closed() without one more call.
             store = self.metrics_store
             if type(store) is not SinkholeMetricsStore:
                 store.inc_transaction_closed_count(transaction.status)
-            transaction.status = TransactionStatus.closed
+            transaction.status = _CLOSED
             return
         await transaction.__aexit__(exc_type, exc, tb)
 
@@ -348,12 +348,12 @@ class SyncAbstractUnitOfWork(
         transaction = self.__dict__.pop("_transaction", None)
         if transaction is None:
             self._left_twice()
-        if exc is None and transaction.status is TransactionStatus.committed:
+        if exc is None and transaction.status is _COMMITTED:
             # The common end, as the async one.
             store = self.metrics_store
             if type(store) is not SinkholeMetricsStore:
                 store.inc_transaction_closed_count(transaction.status)
-            transaction.status = TransactionStatus.closed
+            transaction.status = _CLOSED
             return
         transaction.__exit__(exc_type, exc, tb)
 
@@ -386,6 +386,11 @@ TSyncUow_co = TypeVar(
 )
 
 _ENDABLE = (TransactionStatus.running, TransactionStatus.streaming)
+# The states the common path sets and compares, looked up once: an Enum
+# member read from its class costs a lookup through the enum machinery.
+_RUNNING = TransactionStatus.running
+_COMMITTED = TransactionStatus.committed
+_CLOSED = TransactionStatus.closed
 
 
 _TUow_co = TypeVar("_TUow_co", covariant=True)
@@ -411,7 +416,7 @@ class _TransactionBase(Generic[_TUow_co]):
 
     def __init__(self, uow: _TUow_co) -> None:
         self.uow = uow
-        self.status = TransactionStatus.running
+        self.status = _RUNNING
         self._listeners: list[Any] = []
         # Handlers reach the repositories through the transaction: the unit of
         # work's repositories (those it holds now) become attributes of the
@@ -534,7 +539,7 @@ class AsyncUnitOfWorkTransaction(_TransactionBase[TAsyncUow_co], Generic[TAsyncU
         if self.status not in _ENDABLE:
             self._check_can_end("commit")
         await self.uow.commit()
-        self.status = TransactionStatus.committed
+        self.status = _COMMITTED
         if self._listeners or self.uow.messagestore.stream_buffer:
             await self.uow.run_after_commit(self._after_commit)
 
@@ -617,7 +622,7 @@ class SyncUnitOfWorkTransaction(_TransactionBase[TSyncUow_co], Generic[TSyncUow_
         if self.status not in _ENDABLE:
             self._check_can_end("commit")
         self.uow.commit()
-        self.status = TransactionStatus.committed
+        self.status = _COMMITTED
         if self._listeners or self.uow.messagestore.stream_buffer:
             self.uow.run_after_commit(self._after_commit)
 
