@@ -520,9 +520,11 @@ class _TransactionBase(Generic[_TUow_co]):
 class AsyncUnitOfWorkTransaction(_TransactionBase[TAsyncUow_co], Generic[TAsyncUow_co]):
     """One transaction of a unit of work; what service handlers receive.
 
-    Attribute access falls through to the unit of work, so
-    ``transaction.books`` is the unit of work's ``books`` repository; for the
-    type checker, ``transaction.uow`` is the unit of work, typed.
+    ``transaction.books`` is the unit of work's ``books`` repository: the
+    repositories the unit of work holds when the transaction begins are
+    attributes of the transaction, and other attribute reads fall through to
+    the unit of work. For the type checker, ``transaction.uow`` is the unit
+    of work, typed.
     """
 
     uow: TAsyncUow_co
