@@ -14,6 +14,7 @@ from messagebus_django.core import (
     AsyncMessageBus,
     AsyncUnitOfWorkTransaction,
     Command,
+    Event,
     GenericCommand,
     Message,
     Metadata,
@@ -24,7 +25,7 @@ from messagebus_django.core import (
     run_without_loop,
     uuid7,
 )
-from tests.core.fakes import FakeUnitOfWork, RecordingMetrics, Thing
+from tests.core.fakes import FakeUnitOfWork, RecordingMetrics, Thing, raise_messages
 
 
 class Go(Command):
@@ -137,3 +138,38 @@ def test_a_transaction_entered_directly_is_counted() -> None:
     with SyncUnitOfWorkTransaction(SyncUnitOfWork()) as transaction:
         transaction.commit()
     assert metrics.log == ["begin", "closed committed"]
+
+
+class Went(Event):
+    metadata: Metadata = Metadata(name="went", schema_version=1)
+
+
+class CollectingUnitOfWork(FakeUnitOfWork):
+    """A unit of work with its own way to collect the events raised."""
+
+    def collect_new_events(self) -> Iterator[Message[Any]]:
+        yield from super().collect_new_events()
+
+
+async def raise_went(command: Go, transaction: AsyncUnitOfWorkTransaction[Any]) -> None:
+    raise_messages(transaction, Went())
+
+
+def test_the_events_of_a_unit_of_work_collecting_its_own_way_are_stamped() -> None:
+    bus = AsyncMessageBus()
+    bus.add_listener(Go, raise_went)
+    uow = CollectingUnitOfWork()
+    command = Go()
+
+    async def go() -> None:
+        async with uow as transaction:
+            await bus.handle(command, transaction)
+            await transaction.commit()
+
+    run_without_loop(go())
+    [_, went] = uow.messagestore.messages
+    assert isinstance(went, Went)
+    assert (went.metadata.correlation_id, went.metadata.causation_id) == (
+        command.message_id,
+        command.message_id,
+    )
