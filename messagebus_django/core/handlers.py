@@ -315,7 +315,15 @@ class _ScanResults(list[AsyncMessageHandler]):
 class _Hook:
     """A registered handler and the dependencies it asks for by name."""
 
-    __slots__ = ("background", "callback", "direct", "is_async", "optional", "required")
+    __slots__ = (
+        "background",
+        "bare",
+        "callback",
+        "direct",
+        "is_async",
+        "optional",
+        "required",
+    )
 
     def __init__(self, callback: MessageHandler) -> None:
         self.callback = callback
@@ -333,7 +341,9 @@ class _Hook:
         self.optional = tuple(
             p.name for p in parameters if p.default is not inspect.Parameter.empty
         )
-        self.direct = self.is_async and not (self.required or self.optional)
+        self.bare = not (self.required or self.optional)
+        """The handler takes no dependencies: no resolver is needed to call it."""
+        self.direct = self.is_async and self.bare
         """An ``async def`` taking no dependencies: the async bus awaits the
         callback itself, without this hook's own coroutine in between."""
 
@@ -348,9 +358,14 @@ class _Hook:
         return list(self.optional)
 
     def arguments(
-        self, resolve: HandlerDependencies, bus: _MessageBus
+        self, resolve: HandlerDependencies | None, bus: _MessageBus
     ) -> dict[str, Any]:
-        """The dependencies to pass, by name; a missing required one raises."""
+        """The dependencies to pass, by name; a missing required one raises.
+
+        ``resolve`` may be ``None`` only for a handler that takes none
+        (:attr:`bare`), which the bus calls without it.
+        """
+        assert resolve is not None, "a handler with dependencies needs the resolver"
         kwargs: dict[str, Any] = {}
         for name in self.required:
             if not resolve.has(name):
@@ -372,7 +387,7 @@ class _Hook:
         self,
         message: Message[Any],
         transaction: AsyncUnitOfWorkTransaction[Any],
-        resolve: HandlerDependencies,
+        resolve: HandlerDependencies | None,
         bus: _MessageBus,
     ) -> Any:
         if not (self.required or self.optional):
@@ -388,7 +403,7 @@ class _Hook:
         self,
         message: Message[Any],
         transaction: SyncUnitOfWorkTransaction[Any],
-        resolve: HandlerDependencies,
+        resolve: HandlerDependencies | None,
         bus: _MessageBus,
     ) -> Any:
         if not (self.required or self.optional):

@@ -56,10 +56,15 @@ def _forget_random_block() -> None:
 if hasattr(os, "register_at_fork"):  # pragma: no branch - absent on Windows only
     os.register_at_fork(after_in_child=_forget_random_block)
 
-# On the hot path of every message: looked up once, not per call.
+# On the hot path of every message: looked up once, not per call. UUID's
+# two slots are set through their descriptors (cheaper than
+# object.__setattr__), and the lock taken without a ``with`` block.
 _new_object = object.__new__
-_set_slot = object.__setattr__
+_set_uuid_int = UUID.__dict__["int"].__set__
+_set_uuid_safety = UUID.__dict__["is_safe"].__set__
 _UNKNOWN_SAFETY = SafeUUID.unknown
+_acquire = _uuid7_lock.acquire
+_release = _uuid7_lock.release
 
 
 def uuid7() -> UUID:
@@ -69,7 +74,8 @@ def uuid7() -> UUID:
     strictly increasing, so sorting by id sorts by creation.
     """
     global _uuid7_last_ms, _uuid7_counter, _uuid7_random, _uuid7_index
-    with _uuid7_lock:
+    _acquire()
+    try:
         index = _uuid7_index
         if index >= len(_uuid7_random):
             _uuid7_random = memoryview(os.urandom(_RANDOM_BYTES)).cast("Q")
@@ -87,6 +93,8 @@ def uuid7() -> UUID:
                 _uuid7_last_ms += 1
                 _uuid7_counter = counter = 0
         unix_ms = _uuid7_last_ms
+    finally:
+        _release()
     # 48 bits of time, version 7, 12 bits of counter, variant 0b10, 62 random.
     value = (
         (unix_ms & 0xFFFF_FFFF_FFFF) << 80
@@ -97,8 +105,8 @@ def uuid7() -> UUID:
     )
     # UUID(int=...) re-checks a value built to be in range; skip that.
     uuid = _new_object(UUID)
-    _set_slot(uuid, "int", value)
-    _set_slot(uuid, "is_safe", _UNKNOWN_SAFETY)
+    _set_uuid_int(uuid, value)
+    _set_uuid_safety(uuid, _UNKNOWN_SAFETY)
     return uuid
 
 

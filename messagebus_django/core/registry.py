@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import venusian
@@ -43,11 +43,17 @@ from messagebus_django.core.handlers import (
     sync_listen,
 )
 from messagebus_django.core.messages import GenericCommand, GenericEvent, Message
+from messagebus_django.core.observability import SinkholeMetricsStore
 from messagebus_django.core.repository import (
     AsyncSinkholeMessageStoreRepository,
     SyncSinkholeMessageStoreRepository,
 )
-from messagebus_django.core.tracing import current_message, stamp_cause, stamp_root
+from messagebus_django.core.tracing import (
+    _restamp,
+    correlation_id,
+    current_message,
+    stamp_cause,
+)
 from messagebus_django.core.unit_of_work import (
     _REPOSITORY_TYPES,
     AsyncAbstractUnitOfWork,
@@ -290,14 +296,16 @@ class _MessageBus:
         transient_dependencies: dict[str, Any],
         *,
         async_: bool,
-    ) -> tuple[Any, Any, Any, HandlerDependencies]:
+    ) -> tuple[Any, Any, Any, HandlerDependencies | None]:
         """Check the arguments of ``handle``; stamp the command.
 
         Returns the unit of work, its metrics store and message store (each
         ``None`` when it is the default that does nothing, so that the loop
-        skips it) and the call's dependencies.
+        skips it) and the call's dependencies (``None`` until a handler asks
+        for one, when ``handle`` was given none: see :meth:`_dependencies`).
         """
-        self._check_message(message)
+        if not isinstance(message, _MESSAGE_CLASSES):
+            self._check_message(message)
         # A plain class check first: the ABC check is slower, and only
         # needed to explain a mistake.
         if async_:
@@ -317,32 +325,37 @@ class _MessageBus:
             )
         uow = transaction.uow
         metrics = uow.metrics_store
-        if metrics.idle:
+        if type(metrics) is SinkholeMetricsStore or metrics.idle:
             metrics = None  # nothing measures: spare the calls
         store = uow.messagestore
         if type(store) in _SINKHOLE_STORES and store.publisher is None:
             store = None  # nothing is kept
-        resolve = HandlerDependencies(
-            self.dependencies, transient_dependencies, transaction
+        resolve = (
+            HandlerDependencies(self.dependencies, transient_dependencies, transaction)
+            if transient_dependencies
+            else None
         )
-        stamp_root(message)
+        # stamp_root, inlined.
+        metadata = message.metadata
+        if metadata.correlation_id is None:
+            _restamp(
+                message,
+                correlation_id.get() or message.message_id,
+                metadata.causation_id,
+            )
         return uow, metrics, store, resolve
 
-    def _route(
-        self, message: Message[Any], metrics: Any, checked: bool
-    ) -> tuple[_Hook | None, Iterable[_Hook]]:
-        """The command hook of ``message``, or else its event hooks; count it."""
-        if not checked:
-            self._check_message(message)
-        msg_type = type(message)
-        if metrics is not None:
-            metrics.inc_messages_processed_total(message.metadata)
-        command_hook = self.commands_registry.get(msg_type)
-        if command_hook is not None:
-            return command_hook, ()
-        if isinstance(message, GenericCommand):
-            raise self._missing_handler(msg_type)
-        return None, self.events_registry.get(msg_type, ())
+    def _dependencies(
+        self, transaction: Any, transient_dependencies: dict[str, Any]
+    ) -> HandlerDependencies:
+        """The dependencies of a ``handle`` given none, when a handler first asks.
+
+        (Given some, they are made at the start: they listen to the
+        transaction whether a handler takes them or not.)
+        """
+        return HandlerDependencies(
+            self.dependencies, transient_dependencies, transaction
+        )
 
     def _missing_handler(self, msg_type: type[Message[Any]]) -> MissingHandlerError:
         return MissingHandlerError(
@@ -417,19 +430,36 @@ class AsyncMessageBus(_MessageBus, Generic[TAsyncUow]):
         work, metrics, store, resolve = self._start(
             message, transaction, transient_dependencies, async_=True
         )
+        commands = self.commands_registry
         result: Any = None
         queue: deque[Message[Any]] = deque((message,))
         first = True
-        with _timer(metrics, message):
+        # ``with metrics.command_processing_timer(message):``, written out so
+        # that no timer is entered when nothing measures.
+        timer = None if metrics is None else metrics.command_processing_timer(message)
+        if timer is not None:
+            timer.__enter__()
+        try:
             while queue:
                 current = queue.popleft()
-                command_hook, event_hooks = self._route(current, metrics, first)
+                # Route: the command's hook, or else the event's hooks.
+                if not first and not isinstance(current, _MESSAGE_CLASSES):
+                    self._check_message(current)
+                if metrics is not None:
+                    metrics.inc_messages_processed_total(current.metadata)
+                command_hook = commands.get(type(current))
+                if command_hook is None and isinstance(current, GenericCommand):
+                    raise self._missing_handler(type(current))
                 token = current_message.set(current)
                 try:
                     if command_hook is not None:
                         if command_hook.direct:
                             returned = await command_hook.callback(current, transaction)
                         else:
+                            if resolve is None and not command_hook.bare:
+                                resolve = self._dependencies(
+                                    transaction, transient_dependencies
+                                )
                             returned = await command_hook(
                                 current, transaction, resolve, self
                             )
@@ -437,10 +467,14 @@ class AsyncMessageBus(_MessageBus, Generic[TAsyncUow]):
                             result = returned
                         _enqueue(queue, work, current)
                     elif first and only is not None:
+                        if resolve is None and not only.bare:
+                            resolve = self._dependencies(
+                                transaction, transient_dependencies
+                            )
                         await only(current, transaction, resolve, self)
                         _enqueue(queue, work, current)
                     else:
-                        for hook in event_hooks:
+                        for hook in self.events_registry.get(type(current), ()):
                             if hook.background is not None:
                                 work.defer_handler(
                                     current, hook.callback, hook.background
@@ -449,6 +483,10 @@ class AsyncMessageBus(_MessageBus, Generic[TAsyncUow]):
                             if hook.direct:
                                 await hook.callback(current, transaction)
                             else:
+                                if resolve is None and not hook.bare:
+                                    resolve = self._dependencies(
+                                        transaction, transient_dependencies
+                                    )
                                 await hook(current, transaction, resolve, self)
                             _enqueue(queue, work, current)
                     if store is not None:
@@ -458,6 +496,14 @@ class AsyncMessageBus(_MessageBus, Generic[TAsyncUow]):
                 finally:
                     current_message.reset(token)
                 first = False
+        except BaseException as error:
+            if timer is None or not timer.__exit__(
+                type(error), error, error.__traceback__
+            ):
+                raise
+        else:
+            if timer is not None:
+                timer.__exit__(None, None, None)
         return result
 
 
@@ -501,33 +547,62 @@ class SyncMessageBus(_MessageBus, Generic[TSyncUow]):
         work, metrics, store, resolve = self._start(
             message, transaction, transient_dependencies, async_=False
         )
+        commands = self.commands_registry
         result: Any = None
         queue: deque[Message[Any]] = deque((message,))
         first = True
-        with _timer(metrics, message):
+        # As in AsyncMessageBus._run: the timer's ``with``, written out.
+        timer = None if metrics is None else metrics.command_processing_timer(message)
+        if timer is not None:
+            timer.__enter__()
+        try:
             while queue:
                 current = queue.popleft()
-                command_hook, event_hooks = self._route(current, metrics, first)
+                if not first and not isinstance(current, _MESSAGE_CLASSES):
+                    self._check_message(current)
+                if metrics is not None:
+                    metrics.inc_messages_processed_total(current.metadata)
+                command_hook = commands.get(type(current))
+                if command_hook is None and isinstance(current, GenericCommand):
+                    raise self._missing_handler(type(current))
                 token = current_message.set(current)
                 try:
                     if command_hook is not None:
-                        returned = command_hook.call_sync(
-                            current, transaction, resolve, self
-                        )
+                        if command_hook.bare:
+                            returned = command_hook.callback(current, transaction)
+                        else:
+                            if resolve is None:
+                                resolve = self._dependencies(
+                                    transaction, transient_dependencies
+                                )
+                            returned = command_hook.call_sync(
+                                current, transaction, resolve, self
+                            )
                         if first:
                             result = returned
                         _enqueue(queue, work, current)
                     elif first and only is not None:
+                        if resolve is None:
+                            resolve = self._dependencies(
+                                transaction, transient_dependencies
+                            )
                         only.call_sync(current, transaction, resolve, self)
                         _enqueue(queue, work, current)
                     else:
-                        for hook in event_hooks:
+                        for hook in self.events_registry.get(type(current), ()):
                             if hook.background is not None:
                                 work.defer_handler(
                                     current, hook.callback, hook.background
                                 )
                                 continue
-                            hook.call_sync(current, transaction, resolve, self)
+                            if hook.bare:
+                                hook.callback(current, transaction)
+                            else:
+                                if resolve is None:
+                                    resolve = self._dependencies(
+                                        transaction, transient_dependencies
+                                    )
+                                hook.call_sync(current, transaction, resolve, self)
                             _enqueue(queue, work, current)
                     if store is not None:
                         store.add(current)
@@ -536,6 +611,14 @@ class SyncMessageBus(_MessageBus, Generic[TSyncUow]):
                 finally:
                     current_message.reset(token)
                 first = False
+        except BaseException as error:
+            if timer is None or not timer.__exit__(
+                type(error), error, error.__traceback__
+            ):
+                raise
+        else:
+            if timer is not None:
+                timer.__exit__(None, None, None)
         return result
 
 
@@ -607,7 +690,14 @@ def _enqueue(queue: deque[Message[Any]], uow: Any, cause: Message[Any]) -> None:
                 messages = seen.pop(0).messages
                 while messages:
                     message = messages.pop(0)
-                    stamp_cause(message, cause)
+                    # stamp_cause, inlined.
+                    metadata = message.metadata
+                    if metadata.causation_id is None or metadata.correlation_id is None:
+                        _restamp(
+                            message,
+                            metadata.correlation_id or cause.metadata.correlation_id,
+                            metadata.causation_id or cause.message_id,
+                        )
                     queue.append(message)
         return
     for message in uow.collect_new_events():
@@ -617,24 +707,3 @@ def _enqueue(queue: deque[Message[Any]], uow: Any, cause: Message[Any]) -> None:
 
 _collect_new_events = _UnitOfWorkBase.collect_new_events
 _iter_repositories = _UnitOfWorkBase.iter_repositories
-
-
-class _NoTimer:
-    """The timer when nothing measures: a context manager that does nothing."""
-
-    __slots__ = ()
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc_info: object) -> None:
-        return None
-
-
-_NO_TIMER = _NoTimer()
-
-
-def _timer(metrics: Any, message: Message[Any]) -> Any:
-    if metrics is None:
-        return _NO_TIMER
-    return metrics.command_processing_timer(message)

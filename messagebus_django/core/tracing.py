@@ -14,6 +14,8 @@ import contextvars
 from typing import Any
 from uuid import UUID
 
+from pydantic import BaseModel
+
 from messagebus_django.core.messages import Message
 
 __all__ = ["correlation_id", "current_message", "stamp_cause", "stamp_root"]
@@ -53,22 +55,24 @@ def _restamp(
     message: Message[Any], correlation: UUID | None, causation: UUID | None
 ) -> None:
     # On the hot path of every handled message: a frozen Metadata copied
-    # field by field (a third of model_copy's cost), and set without the
+    # field by field (a third of model_copy's cost), its slots set through
+    # their descriptors (cheaper than object.__setattr__), without the
     # model's validating __setattr__. Both values are UUIDs already.
     metadata = message.metadata
     values = dict(metadata.__dict__)
     values["correlation_id"] = correlation
     values["causation_id"] = causation
-    copy = object.__new__(type(metadata))
-    object.__setattr__(copy, "__dict__", values)
-    object.__setattr__(
-        copy,
-        "__pydantic_fields_set__",
-        metadata.__pydantic_fields_set__ | _TRACING_FIELDS,
-    )
-    object.__setattr__(copy, "__pydantic_extra__", metadata.__pydantic_extra__)
-    object.__setattr__(copy, "__pydantic_private__", metadata.__pydantic_private__)
+    copy = _new(type(metadata))
+    _set_dict(copy, values)
+    _set_fields_set(copy, metadata.__pydantic_fields_set__ | _TRACING_FIELDS)
+    _set_extra(copy, metadata.__pydantic_extra__)
+    _set_private(copy, metadata.__pydantic_private__)
     message.__dict__["metadata"] = copy
 
 
 _TRACING_FIELDS = frozenset({"correlation_id", "causation_id"})
+_new = object.__new__
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__

@@ -18,7 +18,7 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from types import TracebackType
-from typing import Any, ClassVar, Generic, Self, cast, get_type_hints
+from typing import Any, ClassVar, Generic, NoReturn, Self, cast, get_type_hints
 
 from typing_extensions import TypeVar
 
@@ -224,6 +224,14 @@ class _UnitOfWorkBase:
             "Django task), or override defer_handler()"
         )
 
+    # Leaving its block, a unit of work forgets its transaction: the
+    # transaction refers to the unit of work, and keeping it would be a
+    # reference cycle per transaction, garbage only the cyclic collector frees.
+
+    def _left_twice(self) -> NoReturn:
+        # A block left twice: as closing a transaction twice.
+        raise TransactionError("Cannot close it twice: Transaction is closed.")
+
     def _forget_seen(self) -> None:
         # Models a failed handler left seen must not have their events handled
         # by the next transaction of this unit of work.
@@ -270,8 +278,11 @@ class AsyncAbstractUnitOfWork(
     async def __aenter__(self) -> AsyncUnitOfWorkTransaction[Self]:
         transaction = AsyncUnitOfWorkTransaction(self)
         self._transaction = transaction
-        # transaction.__aenter__(), without awaiting one more coroutine.
-        transaction._check_can_enter()
+        # transaction.__aenter__(), without awaiting one more coroutine: a new
+        # transaction is running, and the default metrics store counts nothing.
+        store = self.metrics_store
+        if type(store) is not SinkholeMetricsStore:
+            store.inc_beginned_transaction_count()
         return transaction
 
     async def __aexit__(
@@ -280,9 +291,15 @@ class AsyncAbstractUnitOfWork(
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        transaction = self._transaction
-        if exc is None and transaction.status is TransactionStatus.committed:
-            transaction._closed()  # the common end, without one more coroutine
+        transaction = self.__dict__.pop("_transaction", None)
+        if transaction is None:
+            self._left_twice()
+        if exc is None and transaction.status is _COMMITTED:
+            # The common end, transaction._closed() without one more call.
+            store = self.metrics_store
+            if type(store) is not SinkholeMetricsStore:
+                store.inc_transaction_closed_count(transaction.status)
+            transaction.status = _CLOSED
             return
         await transaction.__aexit__(exc_type, exc, tb)
 
@@ -316,7 +333,11 @@ class SyncAbstractUnitOfWork(
     def __enter__(self) -> SyncUnitOfWorkTransaction[Self]:
         transaction = SyncUnitOfWorkTransaction(self)
         self._transaction = transaction
-        return transaction.__enter__()
+        # transaction.__enter__(), as the async one.
+        store = self.metrics_store
+        if type(store) is not SinkholeMetricsStore:
+            store.inc_beginned_transaction_count()
+        return transaction
 
     def __exit__(
         self,
@@ -324,7 +345,17 @@ class SyncAbstractUnitOfWork(
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._transaction.__exit__(exc_type, exc, tb)
+        transaction = self.__dict__.pop("_transaction", None)
+        if transaction is None:
+            self._left_twice()
+        if exc is None and transaction.status is _COMMITTED:
+            # The common end, as the async one.
+            store = self.metrics_store
+            if type(store) is not SinkholeMetricsStore:
+                store.inc_transaction_closed_count(transaction.status)
+            transaction.status = _CLOSED
+            return
+        transaction.__exit__(exc_type, exc, tb)
 
 
 TAsyncUow = TypeVar(
@@ -355,9 +386,26 @@ TSyncUow_co = TypeVar(
 )
 
 _ENDABLE = (TransactionStatus.running, TransactionStatus.streaming)
+# The states the common path sets and compares, looked up once: an Enum
+# member read from its class costs a lookup through the enum machinery.
+_RUNNING = TransactionStatus.running
+_COMMITTED = TransactionStatus.committed
+_CLOSED = TransactionStatus.closed
 
 
 _TUow_co = TypeVar("_TUow_co", covariant=True)
+
+_RESERVED_NAMES: dict[type[Any], frozenset[str]] = {}
+
+
+def _reserved_names(kind: type[Any]) -> frozenset[str]:
+    """The names a transaction class answers itself; remembered per class."""
+    names = _RESERVED_NAMES.get(kind)
+    if names is None:
+        names = _RESERVED_NAMES[kind] = frozenset(
+            {*dir(kind), "uow", "status", "_listeners"}
+        )
+    return names
 
 
 class _TransactionBase(Generic[_TUow_co]):
@@ -368,11 +416,26 @@ class _TransactionBase(Generic[_TUow_co]):
 
     def __init__(self, uow: _TUow_co) -> None:
         self.uow = uow
-        self.status = TransactionStatus.running
+        self.status = _RUNNING
         self._listeners: list[Any] = []
+        # Handlers reach the repositories through the transaction: the unit of
+        # work's repositories (those it holds now) become attributes of the
+        # transaction itself, a plain lookup where __getattr__ (below, for the
+        # rest) would first fail one. A name the transaction has is left alone.
+        members = getattr(uow, "__dict__", None)
+        if members:
+            own = self.__dict__
+            reserved = _RESERVED_NAMES.get(type(self)) or _reserved_names(type(self))
+            for name, member in members.items():
+                kind = type(member)
+                is_repository = _REPOSITORY_TYPES.get(kind)
+                if is_repository is None:
+                    is_repository = is_repository_type(kind)
+                if is_repository and name not in reserved and name not in own:
+                    own[name] = member
 
     def __getattr__(self, name: str) -> Any:
-        # Handlers reach the repositories through the transaction.
+        # The unit of work's other attributes, through the transaction.
         if name == "uow":  # not set yet: no endless recursion
             raise AttributeError(name)
         return getattr(self.uow, name)
@@ -402,7 +465,9 @@ class _TransactionBase(Generic[_TUow_co]):
                 f"Cannot enter a transaction that is {self.status.value}: "
                 "Invalid transaction status."
             )
-        self.metrics_store.inc_beginned_transaction_count()
+        store = self.metrics_store
+        if type(store) is not SinkholeMetricsStore:  # the default does nothing
+            store.inc_beginned_transaction_count()
 
     def _check_can_detach(self) -> None:
         if self.status is not TransactionStatus.running:
@@ -429,7 +494,9 @@ class _TransactionBase(Generic[_TUow_co]):
         )
 
     def _closed(self) -> None:
-        self.metrics_store.inc_transaction_closed_count(self.status)
+        store = self.metrics_store
+        if type(store) is not SinkholeMetricsStore:  # the default does nothing
+            store.inc_transaction_closed_count(self.status)
         self.status = TransactionStatus.closed
 
     def _hooks(self, name: str) -> Iterator[Callable[[], Any]]:
@@ -453,9 +520,11 @@ class _TransactionBase(Generic[_TUow_co]):
 class AsyncUnitOfWorkTransaction(_TransactionBase[TAsyncUow_co], Generic[TAsyncUow_co]):
     """One transaction of a unit of work; what service handlers receive.
 
-    Attribute access falls through to the unit of work, so
-    ``transaction.books`` is the unit of work's ``books`` repository; for the
-    type checker, ``transaction.uow`` is the unit of work, typed.
+    ``transaction.books`` is the unit of work's ``books`` repository: the
+    repositories the unit of work holds when the transaction begins are
+    attributes of the transaction, and other attribute reads fall through to
+    the unit of work. For the type checker, ``transaction.uow`` is the unit
+    of work, typed.
     """
 
     uow: TAsyncUow_co
@@ -469,9 +538,10 @@ class AsyncUnitOfWorkTransaction(_TransactionBase[TAsyncUow_co], Generic[TAsyncU
 
     async def commit(self) -> None:
         """Commit; then publish the event stream and call the listeners."""
-        self._check_can_end("commit")
+        if self.status not in _ENDABLE:
+            self._check_can_end("commit")
         await self.uow.commit()
-        self.status = TransactionStatus.committed
+        self.status = _COMMITTED
         if self._listeners or self.uow.messagestore.stream_buffer:
             await self.uow.run_after_commit(self._after_commit)
 
@@ -551,9 +621,10 @@ class SyncUnitOfWorkTransaction(_TransactionBase[TSyncUow_co], Generic[TSyncUow_
 
     def commit(self) -> None:
         """Commit; then publish the event stream and call the listeners."""
-        self._check_can_end("commit")
+        if self.status not in _ENDABLE:
+            self._check_can_end("commit")
         self.uow.commit()
-        self.status = TransactionStatus.committed
+        self.status = _COMMITTED
         if self._listeners or self.uow.messagestore.stream_buffer:
             self.uow.run_after_commit(self._after_commit)
 
