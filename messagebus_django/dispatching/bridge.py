@@ -212,9 +212,9 @@ class _BridgeLoop(asyncio.SelectorEventLoop):
 class _InlineExecutor(Executor):
     """Runs the thread-sensitive sync calls of the handlers at once, on this thread.
 
-    :class:`_BridgeLoop` runs them itself (:func:`_run_inline`); ``submit``
-    serves other loops (a handler's ``asyncio.to_thread`` carries the context,
-    and so this executor, along).
+    :class:`_BridgeLoop` runs them itself (:func:`_run_inline`, from its
+    ``run_in_executor``); ``submit`` serves any other caller that this
+    executor reaches through asgiref's ``AsyncToSync.executors``.
     """
 
     def submit(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> Future[R]:
@@ -240,9 +240,9 @@ def _run_inline(
 ) -> asyncio.Future[R]:
     """Call ``fn(*args)`` now, as plain sync code, and return a done future of it.
 
-    ``loop.run_in_executor`` returns it as it is: a future that is already
-    done makes ``await`` return at once, with no loop iteration (and no
-    self-pipe write) per ORM call.
+    :meth:`_BridgeLoop.run_in_executor` returns it to asgiref as it is: a
+    future that is already done makes ``await`` return at once, with no loop
+    iteration (and no self-pipe write) per ORM call.
     """
     future: asyncio.Future[R] = asyncio.Future(loop=loop)
     saved = _threadlocal_state()

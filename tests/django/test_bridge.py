@@ -128,6 +128,14 @@ def test_a_handler_that_never_suspends_runs_in_a_task_of_a_running_loop() -> Non
     assert bridge.run(inside) == (True, True, threading.get_ident())
 
 
+def test_a_handlers_own_executor_calls_still_go_to_their_executor() -> None:
+    async def handler() -> int:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, threading.get_ident)
+
+    assert bridge.run(handler) != threading.get_ident()
+
+
 def test_handlers_cancelled_before_they_start_do_not_run() -> None:
     ran: list[bool] = []
 
