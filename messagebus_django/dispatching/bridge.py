@@ -7,7 +7,13 @@ calling thread keeps one event loop of its own and runs the handlers on it,
 and the handlers' thread-sensitive ``sync_to_async`` calls (the async ORM)
 run at once, on that same thread, inside the caller's ``atomic`` block: with
 the running-loop marker cleared for the call, Django sees a plain sync thread
-and uses the caller's connection. See docs/design.md, "Making dispatch() cheap".
+and uses the caller's connection. The handlers' task is created with its
+first step kept back from the loop (:meth:`_BridgeLoop.start`: a task
+schedules that step with ``loop.call_soon``) and run at once, with the loop
+marked running (:meth:`_BridgeLoop.step`): a handler whose awaits all
+complete at once (inline ORM calls) is done after it, with no loop iteration;
+one that suspends is finished by ``run_until_complete``. See docs/design.md,
+"Making dispatch() cheap".
 
 It relies on asgiref's routing of thread-sensitive calls: ``SyncToAsync``
 hands them to ``AsyncToSync.executors.current``, through
@@ -17,19 +23,27 @@ module checks that those internals are there (:data:`INTERNALS_FOUND`); where
 they are not, :func:`run` takes asgiref's public ``async_to_sync`` instead
 (the same transaction, just slower), and one ``RuntimeWarning`` says so.
 
-Obligations kept: leftover tasks are cancelled after each call (as
-``asyncio.run`` does); a thread's loop is closed when the thread ends, and a
-forked child makes a new one; nested use (a sync function called from a
-handler that itself dispatches, or calls ``async_to_sync``) falls back to
-asgiref's own machinery; contextvar changes made by handlers do not flow back
-to the caller; a cancelled ``adispatch`` cancels the handlers.
+Obligations kept: the handlers run in a task, on a loop that says it is
+running, with the loop's own async-generator hooks (its protected
+``_asyncgen_*_hook`` methods, as ``run_forever`` installs them); a task
+whose first step would not come through ``call_soon`` (none in Python 3.11
+to 3.13) is simply left to ``run_until_complete``. Leftover tasks are cancelled
+after each call (as ``asyncio.run`` does), after the loop pass that followed
+the task's end (the loop counts what is scheduled on it: a step that
+scheduled nothing needs no pass); a thread's loop is closed when the thread
+ends, and a forked child makes a new one; nested use (a sync function called
+from a handler that itself dispatches, or calls ``async_to_sync``) falls back
+to asgiref's own machinery; contextvar changes made by handlers do not flow
+back to the caller; a cancelled ``adispatch`` cancels the handlers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import os
+import sys
 import threading
 import warnings
 from asyncio import events
@@ -100,69 +114,165 @@ class _BridgeLoop(asyncio.SelectorEventLoop):
     code must not schedule onto it (it would wait forever): the loop says it
     is not running (what asgiref 3.8 checks) and refuses callbacks from its
     own thread (asgiref 3.13 then starts a loop of its own).
+
+    It also runs the first step of the handlers' task at once (:meth:`step`),
+    and counts what is scheduled on it (:attr:`scheduled`), so that :func:`run`
+    knows when that step left nothing for the loop to do.
     """
 
     def __init__(self) -> None:
-        super().__init__()
         self.inline_depth = 0
+        self.stepping = False
+        self.scheduled = 0
+        """How many callbacks and timers were scheduled (only compared)."""
+        self.settled = 0
+        """:attr:`scheduled` when the loop last ran."""
+        self._first_step: list[Any] | None = None
+        super().__init__()
         self.pid = os.getpid()
         self.thread_id = threading.get_ident()
 
     def is_running(self) -> bool:
-        return super().is_running() and not self.inline_depth
+        return (self.stepping or super().is_running()) and not self.inline_depth
+
+    def call_soon(  # type: ignore[override]
+        self, callback: Callable[..., object], *args: Any, context: Any = None
+    ) -> asyncio.Handle:
+        first_step = self._first_step
+        if first_step is not None and not first_step:
+            # The task being created schedules its first step: keep it, for
+            # step() to run now, instead of waiting for a loop iteration.
+            first_step.append(callback)
+            return asyncio.Handle(callback, args, self, context)
+        self.scheduled += 1
+        return super().call_soon(callback, *args, context=context)
+
+    def call_at(  # type: ignore[override]
+        self,
+        when: float,
+        callback: Callable[..., object],
+        *args: Any,
+        context: Any = None,
+    ) -> asyncio.TimerHandle:
+        self.scheduled += 1
+        return super().call_at(when, callback, *args, context=context)
 
     def call_soon_threadsafe(  # type: ignore[override]
         self, callback: Callable[..., object], *args: Any, context: Any = None
     ) -> asyncio.Handle:
         if self.inline_depth and threading.get_ident() == self.thread_id:
             raise RuntimeError("this loop is busy running sync code on its own thread")
+        self.scheduled += 1  # from any thread: it is only compared
         return super().call_soon_threadsafe(callback, *args, context=context)
+
+    def run_in_executor(  # type: ignore[override]
+        self, executor: Any, func: Callable[..., R], *args: Any
+    ) -> asyncio.Future[R]:
+        if executor is _INLINE:
+            return _run_inline(self, func, args)
+        return super().run_in_executor(executor, func, *args)
+
+    def start(
+        self, coro: Coroutine[Any, Any, R], context: contextvars.Context
+    ) -> tuple[asyncio.Task[R], Callable[[], object] | None]:
+        """A task of ``coro``, and its first step if it was kept for :meth:`step`."""
+        first_step: list[Callable[[], object]] = []
+        self._first_step = first_step
+        try:
+            task = asyncio.Task(coro, loop=self, context=context)
+        finally:
+            self._first_step = None
+        return task, (first_step[0] if first_step else None)
+
+    def step(
+        self, first_step: Callable[[], object], context: contextvars.Context
+    ) -> None:
+        """Run a task's first step now, as the loop would (it appears running)."""
+        hooks = sys.get_asyncgen_hooks()
+        # The loop's own hooks, as run_forever() installs them.
+        sys.set_asyncgen_hooks(
+            firstiter=self._asyncgen_firstiter_hook,  # type: ignore[attr-defined]
+            finalizer=self._asyncgen_finalizer_hook,  # type: ignore[attr-defined]
+        )
+        self.stepping = True
+        events._set_running_loop(self)
+        try:
+            context.run(first_step)
+        finally:
+            events._set_running_loop(None)
+            self.stepping = False
+            sys.set_asyncgen_hooks(*hooks)
+
+    def one_pass(self) -> None:
+        """Run what is ready once (what the loop did after a task's last step)."""
+        super().call_soon(self.stop)
+        self.run_forever()
 
 
 class _InlineExecutor(Executor):
-    """Runs the thread-sensitive sync calls of the handlers at once, on this thread."""
+    """Runs the thread-sensitive sync calls of the handlers at once, on this thread.
+
+    :class:`_BridgeLoop` runs them itself (:func:`_run_inline`, from its
+    ``run_in_executor``); ``submit`` serves any other caller that this
+    executor reaches through asgiref's ``AsyncToSync.executors``.
+    """
 
     def submit(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> Future[R]:
         loop = events._get_running_loop()
-        # ``loop.run_in_executor`` passes an asyncio future through as it is:
-        # one that is already done makes ``await`` return at once, with no
-        # loop iteration (and no self-pipe write) per ORM call.
+        if isinstance(loop, _BridgeLoop):
+            done = _run_inline(loop, functools.partial(fn, *args, **kwargs), ())
+            return cast("Future[R]", done)
         future: Any = Future() if loop is None else loop.create_future()
         saved = _threadlocal_state()
-        if isinstance(loop, _BridgeLoop):
-            loop.inline_depth += 1
         events._set_running_loop(None)
         try:
-            result = fn(*args, **kwargs)
+            future.set_result(fn(*args, **kwargs))
         except BaseException as exc:
             future.set_exception(exc)
-        else:
-            future.set_result(result)
         finally:
             events._set_running_loop(loop)
-            if isinstance(loop, _BridgeLoop):
-                loop.inline_depth -= 1
             _restore_threadlocal_state(saved)
         return cast("Future[R]", future)
 
 
-_INLINE = _InlineExecutor()
-_THREADLOCAL_NAMES = ("main_event_loop", "main_event_loop_pid", "task_context")
+def _run_inline(
+    loop: _BridgeLoop, fn: Callable[..., R], args: tuple[Any, ...]
+) -> asyncio.Future[R]:
+    """Call ``fn(*args)`` now, as plain sync code, and return a done future of it.
+
+    :meth:`_BridgeLoop.run_in_executor` returns it to asgiref as it is: a
+    future that is already done makes ``await`` return at once, with no loop
+    iteration (and no self-pipe write) per ORM call.
+    """
+    future: asyncio.Future[R] = asyncio.Future(loop=loop)
+    saved = _threadlocal_state()
+    loop.inline_depth += 1
+    events._set_running_loop(None)
+    try:
+        future.set_result(fn(*args))
+    except BaseException as exc:
+        future.set_exception(exc)
+    finally:
+        events._set_running_loop(loop)
+        loop.inline_depth -= 1
+        _restore_threadlocal_state(saved)
+    return future
 
 
 def _threadlocal_state() -> dict[str, Any]:
-    local = SyncToAsync.threadlocal
-    return {name: getattr(local, name, None) for name in _THREADLOCAL_NAMES}
+    """A copy of this thread's ``SyncToAsync.threadlocal``: asgiref's
+    ``thread_handler`` sets it up for a worker thread, and here the worker
+    thread is the caller's."""
+    return vars(SyncToAsync.threadlocal).copy()
 
 
-def _restore_threadlocal_state(state: dict[str, Any]) -> None:
-    local = SyncToAsync.threadlocal
-    for name, value in state.items():
-        if value is None:
-            if hasattr(local, name):
-                delattr(local, name)
-        else:
-            setattr(local, name, value)
+def _restore_threadlocal_state(saved: dict[str, Any]) -> None:
+    state = vars(SyncToAsync.threadlocal)
+    state.clear()
+    state.update(saved)
+
+
+_INLINE = _InlineExecutor()
 
 
 class _LoopHolder:
@@ -170,6 +280,7 @@ class _LoopHolder:
 
     def __init__(self) -> None:
         self.loop = _BridgeLoop()
+        self.forks = _forks
 
     def __del__(self) -> None:
         loop = self.loop
@@ -178,11 +289,22 @@ class _LoopHolder:
 
 
 _local = threading.local()
+_forks = 0
+"""How many times this process is a forked child (not one ``getpid`` per call)."""
+
+
+def _forked() -> None:
+    global _forks
+    _forks += 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
 
 
 def _thread_loop() -> _BridgeLoop:
     holder: _LoopHolder | None = getattr(_local, "holder", None)
-    if holder is None or holder.loop.pid != os.getpid() or holder.loop.is_closed():
+    if holder is None or holder.forks != _forks or holder.loop.is_closed():
         # New thread, or a forked child: its parent's selector is not its own.
         holder = _LoopHolder()
         _local.holder = holder
@@ -196,6 +318,7 @@ class Cancellation:
         self._lock = threading.Lock()
         self._cancelled = False
         self._target: tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]] | None = None
+        self._sent = False
 
     def attach(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
         with self._lock:
@@ -203,9 +326,11 @@ class Cancellation:
             if self._cancelled:
                 task.cancel()
 
-    def detach(self) -> None:
+    def detach(self) -> bool:
+        """Whether :meth:`cancel` scheduled the cancel on the loop meanwhile."""
         with self._lock:
             self._target = None
+            return self._sent
 
     @property
     def cancelled(self) -> bool:
@@ -219,6 +344,7 @@ class Cancellation:
             if self._target is not None:
                 loop, task = self._target
                 loop.call_soon_threadsafe(task.cancel)
+                self._sent = True
 
 
 cancellation: contextvars.ContextVar[Cancellation | None] = contextvars.ContextVar(
@@ -230,11 +356,7 @@ def run(
     func: Callable[P, Coroutine[Any, Any, R]], /, *args: P.args, **kwargs: P.kwargs
 ) -> R:
     """Run ``func(*args, **kwargs)`` to completion from sync code, on this thread."""
-    try:
-        events.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
+    if events._get_running_loop() is not None:
         raise RuntimeError(
             "dispatch() cannot be called from async code: await adispatch() instead"
         )
@@ -244,33 +366,43 @@ def run(
     if loop.inline_depth:
         # Called from sync code that a handler is running on this very loop.
         return async_to_sync(func)(*args, **kwargs)
+    # The handlers run in a copy of the caller's context: what they set stays there.
     context = contextvars.copy_context()
-    return context.run(_run_on, loop, func, args, kwargs)
+    coro = context.run(_start, func, args, kwargs)
+    task, first_step = loop.start(coro, context)
+    cancel = cancellation.get()
+    if cancel is not None:
+        cancel.attach(loop, task)
+    looped = False
+    try:
+        if first_step is not None:
+            # Handlers whose awaits all complete at once (their ORM calls run
+            # inline) are done after this step: no loop iteration at all.
+            loop.step(first_step, context)
+            if task.done():
+                return task.result()
+        looped = True
+        return loop.run_until_complete(task)
+    finally:
+        sent = cancel is not None and cancel.detach()
+        if not looped and (sent or loop.scheduled != loop.settled):
+            # Something was scheduled meanwhile: give it the loop pass that
+            # used to follow the task's end.
+            loop.one_pass()
+            looped = True
+        if looped:
+            _cancel_leftovers(loop)
+            loop.settled = loop.scheduled
 
 
-def _run_on(
-    loop: _BridgeLoop,
+def _start(
     func: Callable[..., Coroutine[Any, Any, R]],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
-) -> R:
-    executors = AsyncToSync.executors
-    previous = getattr(executors, "current", None)
-    executors.current = _INLINE
-    cancel = cancellation.get()
-    task = loop.create_task(func(*args, **kwargs))
-    if cancel is not None:
-        cancel.attach(loop, task)
-    try:
-        return loop.run_until_complete(task)
-    finally:
-        if cancel is not None:
-            cancel.detach()
-        _cancel_leftovers(loop)
-        if previous is None:
-            del executors.current
-        else:  # pragma: no cover - only under another bridge
-            executors.current = previous
+) -> Coroutine[Any, Any, R]:
+    """In the handlers' context: route their thread-sensitive calls inline."""
+    AsyncToSync.executors.current = _INLINE
+    return func(*args, **kwargs)
 
 
 def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:

@@ -85,6 +85,74 @@ def test_leftover_tasks_are_cancelled() -> None:
     assert cancelled.is_set()
 
 
+def test_leftover_tasks_of_a_handler_that_never_suspends_are_cancelled() -> None:
+    # Such a handler is done after its task's first step, run at once: what it
+    # left still gets the loop pass that followed the task's end, then cancelled.
+    started = threading.Event()
+    cancelled = threading.Event()
+
+    async def forever() -> None:
+        started.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    async def leave_a_task() -> None:
+        asyncio.get_running_loop().create_task(forever())
+
+    bridge.run(leave_a_task)
+    assert started.is_set()
+    assert cancelled.is_set()
+
+
+def test_callbacks_of_a_handler_that_never_suspends_run() -> None:
+    called = threading.Event()
+
+    async def schedule() -> None:
+        asyncio.get_running_loop().call_soon(called.set)
+
+    bridge.run(schedule)
+    assert called.is_set()
+
+
+@pytest.mark.usefixtures("bridge_path")
+def test_a_handler_that_never_suspends_runs_in_a_task_of_a_running_loop() -> None:
+    async def inside() -> tuple[bool, bool, int]:
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(60):  # needs a current task
+            ident = await sync_to_async(threading.get_ident)()
+        return asyncio.current_task() is not None, loop.is_running(), ident
+
+    assert bridge.run(inside) == (True, True, threading.get_ident())
+
+
+def test_a_handlers_own_executor_calls_still_go_to_their_executor() -> None:
+    async def handler() -> int:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, threading.get_ident)
+
+    assert bridge.run(handler) != threading.get_ident()
+
+
+def test_handlers_cancelled_before_they_start_do_not_run() -> None:
+    ran: list[bool] = []
+
+    async def handler() -> None:
+        ran.append(True)
+
+    cancel = bridge.Cancellation()
+    cancel.cancel()
+    token = bridge.cancellation.set(cancel)
+    try:
+        with pytest.raises(asyncio.CancelledError):
+            bridge.run(handler)
+    finally:
+        bridge.cancellation.reset(token)
+    assert ran == []
+
+
 @pytest.mark.usefixtures("bridge_path")
 def test_contextvar_changes_do_not_flow_back() -> None:
     async def change() -> str:
