@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from books.domain.messages import BookRegistered, RegisterBook
@@ -64,7 +66,7 @@ async def test_bus_handler(
     sent = transport.messages[0]
     assert sent["type"] == "book_registered_v1"
     assert sent["id"] == str(uow.messagestore.messages[1].message_id)
-    assert sent["payload"] == {
+    assert json.loads(sent["payload"]) == {
         "id": str(register_book_cmd.id),
         "isbn": "9780321125217",
         "title": "Domain Driven Design",

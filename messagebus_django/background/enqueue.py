@@ -21,8 +21,9 @@ from django.db import router, transaction
 
 from messagebus_django.background.compat import framework
 from messagebus_django.core import Message, message_type_name
-from messagebus_django.core.eventstream import DefaultMessageSerializer
+from messagebus_django.core.eventstream import wire_envelope
 from messagebus_django.core.handlers import Background, MessageHandler, _qualified_name
+from messagebus_django.core.messages import payload_of
 
 __all__ = [
     "TASK_PATH",
@@ -79,7 +80,12 @@ def task_arguments(event: Message[Any], handler: MessageHandler) -> dict[str, An
         if (value := getattr(event.metadata, name)) is not None
     }
     return {
-        "event": dict(DefaultMessageSerializer().serialize_message(event)),
+        "event": wire_envelope(
+            message_id=event.message_id,
+            created_at=event.created_at,
+            type=message_type_name(event),
+            payload=payload_of(event),
+        ),
         "handler": _qualified_name(handler),
         "headers": headers,
     }

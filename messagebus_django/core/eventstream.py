@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from messagebus_django.core.messages import Message, message_type_name, payload_of
+from messagebus_django.core.messages import ENVELOPE_FIELDS, Message, message_type_name
 
 __all__ = [
     "AbstractMessageSerializer",
@@ -49,15 +49,22 @@ class AbstractMessageSerializer(abc.ABC):
 
 
 class DefaultMessageSerializer(AbstractMessageSerializer):
-    """The :func:`wire_envelope` of the message: what the broker carries too."""
+    """``messagebus``'s serialization, for :class:`AsyncEventstreamPublisher`.
+
+    ``{"id", "created_at", "type", "payload"}`` as :func:`wire_envelope`, but
+    with ``payload`` the JSON text of the message's own fields, as
+    ``messagebus``'s ``MessageSerializer`` sends it to a transport of its
+    publisher. The outbox's broker messages, the Tasks transport and the
+    background tasks carry :func:`wire_envelope` (``payload`` an object).
+    """
 
     def serialize_message(self, message: Message[Any]) -> Mapping[str, Any]:
-        return wire_envelope(
-            message_id=message.message_id,
-            created_at=message.created_at,
-            type=message_type_name(message),
-            payload=payload_of(message),
-        )
+        return {
+            "id": str(message.message_id),
+            "created_at": message.created_at.isoformat(),
+            "type": message_type_name(message),
+            "payload": message.model_dump_json(exclude=set(ENVELOPE_FIELDS)),
+        }
 
 
 class AsyncAbstractEventstreamTransport(abc.ABC):

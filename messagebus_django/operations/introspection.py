@@ -275,9 +275,10 @@ def catalog_document(catalog: Iterable[MessageTypeInfo]) -> list[dict[str, Any]]
 def payload_json_schema(message_type: type[Message[Any]]) -> dict[str, Any]:
     """The JSON Schema of a message's payload as it travels.
 
-    The payload is what ``DefaultMessageSerializer`` sends: the message's own
-    fields, without ``message_id``, ``created_at`` and ``metadata``, serialized
-    by pydantic. Definitions only the left-out fields used are dropped.
+    The payload is what the event stream carries (``payload_of``, and the
+    JSON text of ``DefaultMessageSerializer``): the message's own fields,
+    without ``message_id``, ``created_at`` and ``metadata``, serialized by
+    pydantic. Definitions only the left-out fields used are dropped.
     """
     by_alias = bool(message_type.model_config.get("serialize_by_alias", False))
     schema = message_type.model_json_schema(by_alias=by_alias, mode="serialization")

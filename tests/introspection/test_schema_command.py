@@ -43,7 +43,7 @@ def document(*args: str) -> dict[str, Any]:
 
 def payload(message: Message[Any]) -> Any:
     """The payload as the event stream carries it."""
-    return DefaultMessageSerializer().serialize_message(message)["payload"]
+    return json.loads(DefaultMessageSerializer().serialize_message(message)["payload"])
 
 
 # A tiny validator: enough of JSON Schema for pydantic's schemas of payloads.
