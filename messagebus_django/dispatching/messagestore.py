@@ -57,6 +57,8 @@ class DjangoMessageStore(AsyncAbstractMessageStoreRepository):
         self.pending: list[Message[Any]] = []
         self.written: list[Message[Any]] = []
         """The messages of the last :meth:`write`."""
+        self.payloads: dict[UUID, dict[str, Any]] = {}
+        """The stored payload of each message of the last :meth:`write`, by id."""
         self._ignored: set[UUID] = set()
 
     def ignore(self, message_id: UUID) -> None:
@@ -77,8 +79,11 @@ class DjangoMessageStore(AsyncAbstractMessageStoreRepository):
 
         pending, self.pending = self.pending, []
         self.written = pending
+        self.payloads = {}
         if not pending:
             return []
         rows = [StoredMessage(**envelope_fields(message)) for message in pending]
+        # Background handlers' tasks carry the same payloads: built once.
+        self.payloads = {row.id: row.payload for row in rows}
         StoredMessage.objects.using(using).bulk_create(rows)
         return [row.id for row in rows if row.published]

@@ -217,7 +217,9 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
         for callback in self.after_commit:
             transaction.on_commit(_as_sync(callback), using=self.using, robust=True)
         if self.deferred:
-            enqueue_deferred(self.deferred, self.using)
+            enqueue_deferred(
+                self.deferred, self.using, None if store is None else store.payloads
+            )
 
 
 class _SyncMessageStore(SyncAbstractMessageStoreRepository):
