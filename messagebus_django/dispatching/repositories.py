@@ -53,8 +53,9 @@ class DjangoRepository(AsyncAbstractRepository[TModel], Generic[TModel, TRow]):
 
         After an ``Err`` the surrounding transaction is intact and the command
         may go on: the insert runs in a savepoint, except on SQLite when it is
-        one ``INSERT`` statement (no multi-table parent, no ``pre_save``
-        receiver), which SQLite undoes alone when it fails.
+        one ``INSERT`` statement (no multi-table parent, no ``pre_save`` or
+        ``post_save`` receiver that may write too), which SQLite undoes alone
+        when it fails.
         """
         result = await sync_to_async(self._insert_in_savepoint)(model)
         if result.is_ok():
@@ -85,9 +86,13 @@ class DjangoRepository(AsyncAbstractRepository[TModel], Generic[TModel, TRow]):
         return Ok(...)
 
     def _one_statement(self) -> bool:
-        """Whether saving a new row is one ``INSERT`` and nothing else before it."""
+        """Whether saving a new row is one ``INSERT`` and nothing else."""
         model = self.orm_model
-        return not model._meta.parents and not signals.pre_save.has_listeners(model)
+        return not (
+            model._meta.parents
+            or signals.pre_save.has_listeners(model)
+            or signals.post_save.has_listeners(model)
+        )
 
     async def get(self, **lookup: Any) -> TModel | None:
         """The domain model of the row matching ``lookup``, or ``None``."""

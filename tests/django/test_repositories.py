@@ -9,7 +9,7 @@ from uuid import UUID
 import pytest
 from asgiref.sync import async_to_sync
 from django.db import IntegrityError
-from django.db.models.signals import pre_save
+from django.db.models.signals import post_save, pre_save
 
 from messagebus_django import (
     AsyncMessageBus,
@@ -58,23 +58,25 @@ async def register_twice(
     )
 
 
-@pytest.fixture(params=["one statement", "savepoint"])
+@pytest.fixture(params=["one statement", "pre_save", "post_save"])
 def insert_path(request: pytest.FixtureRequest) -> Iterator[str]:
     """Each way an insert may fail cleanly: on SQLite a lone ``INSERT`` runs
     without a savepoint (SQLite backs out the failed statement alone); a
-    ``pre_save`` receiver, which may write too, puts it back in one."""
+    ``pre_save`` or ``post_save`` receiver, which may write too, puts it back
+    in one."""
     if request.param == "one statement":
         yield request.param
         return
+    signal = pre_save if request.param == "pre_save" else post_save
 
     def receiver(**kwargs: Any) -> None:
         pass
 
-    pre_save.connect(receiver, sender=BookRow)
+    signal.connect(receiver, sender=BookRow)
     try:
         yield request.param
     finally:
-        pre_save.disconnect(receiver, sender=BookRow)
+        signal.disconnect(receiver, sender=BookRow)
 
 
 def test_unique_violation_is_an_err_and_the_transaction_goes_on(
