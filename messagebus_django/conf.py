@@ -154,7 +154,8 @@ class Settings:
 
     @property
     def UNIT_OF_WORK(self) -> str:
-        return cast(str, self.raw("UNIT_OF_WORK"))
+        value: str = self.raw("UNIT_OF_WORK")  # read per command: no cast() call
+        return value
 
     @property
     def HANDLER_MODULES(self) -> Sequence[str]:
@@ -166,7 +167,8 @@ class Settings:
 
     @property
     def DATABASE(self) -> str:
-        return cast(str, self.raw("DATABASE"))
+        value: str = self.raw("DATABASE")  # read per command: no cast() call
+        return value
 
     @property
     def DEPENDENCIES(self) -> Mapping[str, Any]:
@@ -174,7 +176,8 @@ class Settings:
 
     @property
     def STORE_MESSAGES(self) -> bool:
-        return cast(bool, self.raw("STORE_MESSAGES"))
+        value: bool = self.raw("STORE_MESSAGES")  # read per command: no cast() call
+        return value
 
     @property
     def TRANSPORTS(self) -> Mapping[str, Any]:
@@ -232,7 +235,8 @@ class Settings:
 
     @property
     def METRICS(self) -> bool:
-        return cast(bool, self.raw("METRICS"))
+        value: bool = self.raw("METRICS")  # read per command: no cast() call
+        return value
 
     @property
     def CORRELATION_HEADER(self) -> str:

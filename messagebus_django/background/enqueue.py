@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from django.apps import apps
+from django.core.signals import setting_changed
 from django.db import router, transaction
+from django.dispatch import receiver
 
 from messagebus_django.background.compat import framework
 from messagebus_django.core import Message, message_type_name
@@ -72,8 +76,16 @@ def handler_task(options: Background) -> Any:
     return task
 
 
-def task_arguments(event: Message[Any], handler: MessageHandler) -> dict[str, Any]:
-    """The task's JSON arguments: the event's wire envelope, the handler, tracing."""
+def task_arguments(
+    event: Message[Any],
+    handler: MessageHandler,
+    payload: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The task's JSON arguments: the event's wire envelope, the handler, tracing.
+
+    ``payload``: the event's :func:`~messagebus_django.core.payload_of`, when
+    the caller has it already (the stored row's).
+    """
     headers = {
         name: str(value)
         for name in ("correlation_id", "causation_id")
@@ -84,7 +96,7 @@ def task_arguments(event: Message[Any], handler: MessageHandler) -> dict[str, An
             message_id=event.message_id,
             created_at=event.created_at,
             type=message_type_name(event),
-            payload=payload_of(event),
+            payload=payload_of(event) if payload is None else payload,
         ),
         "handler": _qualified_name(handler),
         "headers": headers,
@@ -107,15 +119,24 @@ def stores_in(backend: Any, using: str) -> bool:
     )
 
 
-def enqueue_deferred(deferred: list[Deferred], using: str) -> None:
+def enqueue_deferred(
+    deferred: list[Deferred],
+    using: str,
+    payloads: Mapping[UUID, Mapping[str, Any]] | None = None,
+) -> None:
     """Enqueue each deferred handler's task: now, or once ``using`` commits.
 
-    Called inside the command's ``atomic`` block on ``using``.
+    Called inside the command's ``atomic`` block on ``using``. ``payloads``:
+    the events' payloads by message id, as the message store wrote them.
     """
-    framework()
+    if not _framework_ready:
+        _import_framework()
     for item in deferred:
-        task = handler_task(item.options)
-        kwargs = task_arguments(item.event, item.handler)
+        task = _tasks.get(item.options)
+        if task is None:
+            task = _tasks[item.options] = handler_task(item.options)
+        payload = None if payloads is None else payloads.get(item.event.message_id)
+        kwargs = task_arguments(item.event, item.handler, payload)
         if stores_in(task.get_backend(), using):
             result = task.enqueue(**kwargs)
             _log_enqueued(result, item, "in the command's transaction")
@@ -124,6 +145,25 @@ def enqueue_deferred(deferred: list[Deferred], using: str) -> None:
                 functools.partial(_enqueue_after_commit, task, kwargs, item),
                 using=using,
             )
+
+
+_framework_ready = False
+"""Whether the tasks framework (and its signals) was imported: once per process."""
+
+_tasks: dict[Background, Any] = {}
+""":func:`handler_task` of each options met, until a setting changes."""
+
+
+@receiver(setting_changed, dispatch_uid="messagebus_django.background.enqueue")
+def _forget_tasks(**kwargs: Any) -> None:
+    # TASKS names the backends, INSTALLED_APPS and routers decide where they write.
+    _tasks.clear()
+
+
+def _import_framework() -> None:
+    global _framework_ready
+    framework()  # its lookup searches the import path: not once per command
+    _framework_ready = True
 
 
 def _enqueue_after_commit(task: Any, kwargs: dict[str, Any], item: Deferred) -> None:

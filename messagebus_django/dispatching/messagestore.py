@@ -57,6 +57,7 @@ class DjangoMessageStore(AsyncAbstractMessageStoreRepository):
         self.pending: list[Message[Any]] = []
         self.written: list[Message[Any]] = []
         """The messages of the last :meth:`write`."""
+        self._rows: list[Any] = []
         self._ignored: set[UUID] = set()
 
     def ignore(self, message_id: UUID) -> None:
@@ -71,14 +72,25 @@ class DjangoMessageStore(AsyncAbstractMessageStoreRepository):
         super().discard_eventstream()
         self.pending = []
 
+    @property
+    def payloads(self) -> dict[UUID, dict[str, Any]]:
+        """The stored payload of each message of the last :meth:`write`, by id.
+
+        Background handlers' tasks carry the same: dumped once.
+        """
+        return {row.id: row.payload for row in self._rows}
+
     def write(self, using: str) -> list[UUID]:
         """Insert the kept messages; return the ids of the published ones."""
         from messagebus_django.models import StoredMessage
 
         pending, self.pending = self.pending, []
         self.written = pending
+        self._rows = []
         if not pending:
             return []
-        rows = [StoredMessage(**envelope_fields(message)) for message in pending]
+        rows = self._rows = [
+            StoredMessage(**envelope_fields(message)) for message in pending
+        ]
         StoredMessage.objects.using(using).bulk_create(rows)
         return [row.id for row in rows if row.published]

@@ -8,7 +8,8 @@ from types import EllipsisType
 from typing import Any, Generic, TypeVar
 
 from asgiref.sync import sync_to_async
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connections, models, transaction
+from django.db.models import signals
 from django.utils import timezone
 
 from messagebus_django.core import (
@@ -50,8 +51,11 @@ class DjangoRepository(AsyncAbstractRepository[TModel], Generic[TModel, TRow]):
     async def insert(self, model: TModel) -> Result[EllipsisType, IntegrityError]:
         """Insert ``model``; a unique-constraint violation is an ``Err``.
 
-        The insert runs in a savepoint, so after an ``Err`` the surrounding
-        transaction is intact and the command may go on.
+        After an ``Err`` the surrounding transaction is intact and the command
+        may go on: the insert runs in a savepoint, except on SQLite when it is
+        one ``INSERT`` statement (no multi-table parent, no ``pre_save`` or
+        ``post_save`` receiver that may write too), which SQLite undoes alone
+        when it fails.
         """
         result = await sync_to_async(self._insert_in_savepoint)(model)
         if result.is_ok():
@@ -62,12 +66,33 @@ class DjangoRepository(AsyncAbstractRepository[TModel], Generic[TModel, TRow]):
         self, model: TModel
     ) -> Result[EllipsisType, IntegrityError]:
         row = self.orm_model(**self.from_domain(model))
+        using = self.using
+        connection = connections[using]
+        if connection.vendor == "sqlite" and self._one_statement():
+            try:
+                row.save(force_insert=True, using=using)
+            except IntegrityError as error:
+                # SQLite backed out the failed statement only; the transaction
+                # is intact, so lift the rollback mark save() left on it.
+                if connection.in_atomic_block:
+                    transaction.set_rollback(False, using=using)
+                return Err(error)
+            return Ok(...)
         try:
-            with transaction.atomic(using=self.using):
-                row.save(force_insert=True, using=self.using)
+            with transaction.atomic(using=using):
+                row.save(force_insert=True, using=using)
         except IntegrityError as error:
             return Err(error)
         return Ok(...)
+
+    def _one_statement(self) -> bool:
+        """Whether saving a new row is one ``INSERT`` and nothing else."""
+        model = self.orm_model
+        return not (
+            model._meta.parents
+            or signals.pre_save.has_listeners(model)
+            or signals.post_save.has_listeners(model)
+        )
 
     async def get(self, **lookup: Any) -> TModel | None:
         """The domain model of the row matching ``lookup``, or ``None``."""

@@ -16,11 +16,13 @@ from messagebus_django.core import (
     AsyncAbstractMessageStoreRepository,
     AsyncAbstractRepository,
     AsyncAbstractUnitOfWork,
+    AsyncSinkholeMessageStoreRepository,
     AsyncUnitOfWorkTransaction,
     Message,
     SinkholeMetricsStore,
     SyncAbstractMessageStoreRepository,
     SyncAbstractUnitOfWork,
+    SyncSinkholeMessageStoreRepository,
     SyncUnitOfWorkTransaction,
     run_without_loop,
 )
@@ -30,6 +32,24 @@ from messagebus_django.dispatching.messagestore import DjangoMessageStore
 from messagebus_django.operations import metrics
 
 __all__ = ["DjangoSyncUnitOfWork", "DjangoUnitOfWork"]
+
+
+_DECLARED: dict[type[Any], tuple[tuple[str, type[Any]], ...]] = {}
+"""Each unit of work class's checked repositories (``concrete_repository_classes``)."""
+_IS_REPOSITORY: dict[type[Any], bool] = {}
+"""Whether each type met among units of work's attributes is a repository."""
+_DJANGO_STORES: dict[type[Any], bool] = {}
+"""Whether each message store type is a :class:`DjangoMessageStore`."""
+
+
+def _django_store(store: Any) -> DjangoMessageStore | None:
+    """``store`` if it is a :class:`DjangoMessageStore`: one ABC check per type."""
+    kind = type(store)
+    known = _DJANGO_STORES.get(kind)
+    if known is None:
+        known = _DJANGO_STORES[kind] = issubclass(kind, DjangoMessageStore)
+    found: DjangoMessageStore | None = store if known else None
+    return found
 
 
 class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
@@ -59,7 +79,12 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
             self.metrics_store = metrics.store()
         if conf.STORE_MESSAGES:
             self.messagestore = DjangoMessageStore()
-        for name, repository_class in self.concrete_repository_classes().items():
+        cls = type(self)
+        declared = _DECLARED.get(cls)
+        if declared is None:
+            # Checked once per class: annotations do not change.
+            declared = _DECLARED[cls] = tuple(cls.concrete_repository_classes().items())
+        for name, repository_class in declared:
             repository = repository_class()
             if hasattr(repository, "using"):
                 setattr(repository, "using", using)  # noqa: B010
@@ -87,9 +112,10 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
         self.rollback_requested = False
         self.after_commit = []
         self.deferred = []
-        if isinstance(self.messagestore, DjangoMessageStore):
-            self.messagestore.pending = []
-            self.messagestore.written = []
+        store = _django_store(self.messagestore)
+        if store is not None:
+            store.pending = []
+            store.written = []
 
     async def __aenter__(self) -> AsyncUnitOfWorkTransaction[Any]:
         self._reset()
@@ -144,13 +170,14 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
         The consumer of the event stream calls it before handling a delivery,
         so that only the messages it causes are stored (and published).
         """
-        if isinstance(self.messagestore, DjangoMessageStore):
-            self.messagestore.ignore(message.message_id)
+        store = _django_store(self.messagestore)
+        if store is not None:
+            store.ignore(message.message_id)
 
     def handled_messages(self) -> list[Message[Any]]:
         """The messages the committed unit of work recorded (with the message store)."""
-        store = self.messagestore
-        return list(store.written) if isinstance(store, DjangoMessageStore) else []
+        store = _django_store(self.messagestore)
+        return [] if store is None else list(store.written)
 
     def end(self) -> None:
         """Settle how the ``atomic`` block ends, on its thread, inside it.
@@ -165,8 +192,8 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
         if self.rollback_requested:
             transaction.set_rollback(True, using=self.using)
             return
-        store = self.messagestore
-        if isinstance(store, DjangoMessageStore):
+        store = _django_store(self.messagestore)
+        if store is not None:
             published = store.write(self.using)
             if published and signals.messages_stored.has_listeners(type(self)):
                 signals.messages_stored.send(
@@ -190,7 +217,9 @@ class DjangoUnitOfWork(AsyncAbstractUnitOfWork[Any]):
         for callback in self.after_commit:
             transaction.on_commit(_as_sync(callback), using=self.using, robust=True)
         if self.deferred:
-            enqueue_deferred(self.deferred, self.using)
+            enqueue_deferred(
+                self.deferred, self.using, None if store is None else store.payloads
+            )
 
 
 class _SyncMessageStore(SyncAbstractMessageStoreRepository):
@@ -225,19 +254,60 @@ class _SyncMessageStore(SyncAbstractMessageStoreRepository):
         self.store.discard_eventstream()
 
 
+class _SyncDjangoMessageStore(_SyncMessageStore):
+    """:class:`_SyncMessageStore` of the :class:`DjangoMessageStore` itself.
+
+    Its ``add()`` keeps the message as the store's would, without a coroutine
+    per message (the store's ``_add`` never waits).
+    """
+
+    store: DjangoMessageStore
+
+    def add(self, message: Message[Any]) -> None:
+        store = self.store
+        if message.message_id not in store._ignored:
+            store.pending.append(message)
+        if store.publisher is not None and message.metadata.published:
+            store.stream_buffer.append(message)
+
+
+_SYNC_SINKHOLE = SyncSinkholeMessageStoreRepository()
+
+
+def _sync_store(store: AsyncAbstractMessageStoreRepository) -> Any:
+    """The sync bus's view of the unit of work's message store ``store``."""
+    kind = type(store)
+    if kind is AsyncSinkholeMessageStoreRepository and store.publisher is None:
+        # Keeps and publishes nothing: the bus skips the sync one altogether.
+        return _SYNC_SINKHOLE
+    if kind is DjangoMessageStore:
+        return _SyncDjangoMessageStore(store)
+    return _SyncMessageStore(store)
+
+
 class DjangoSyncUnitOfWork(SyncAbstractUnitOfWork[Any]):
     """A :class:`DjangoUnitOfWork` seen by the sync bus (see its ``sync_view()``).
 
-    Its repositories are the Django unit of work's own objects; other
-    attributes (``using``, ``on_commit``...) are read from it.
+    Its repositories and ``using`` are the Django unit of work's own; other
+    attributes (``on_commit``...) are read from it.
     """
+
+    using: str
+    """The database alias of the transaction (the Django unit of work's)."""
 
     def __init__(self, uow: DjangoUnitOfWork) -> None:
         self.django_uow = uow
+        # Read by every handler that writes (uow.using): no __getattr__ for it.
+        self.using = uow.using
         self.metrics_store = uow.metrics_store
-        self.messagestore = _SyncMessageStore(uow.messagestore)
+        self.messagestore = _sync_store(uow.messagestore)
         for name, member in vars(uow).items():
-            if isinstance(member, RepositoryBase):
+            kind = type(member)
+            is_repository = _IS_REPOSITORY.get(kind)
+            if is_repository is None:
+                # The ABC check once per type, not per attribute and command.
+                is_repository = _IS_REPOSITORY[kind] = issubclass(kind, RepositoryBase)
+            if is_repository:
                 setattr(self, name, member)
 
     def __getattr__(self, name: str) -> Any:

@@ -98,6 +98,7 @@ class MetricsStore(AbstractMetricsStore, metaclass=Singleton):
             return Counter(name, help_text, labels, registry=registry)
 
         self.registry = registry
+        self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}
         self.transactions_started_total = counter(
             "messagebus_transactions_started_total",
             "Unit-of-work transactions started.",
@@ -178,31 +179,47 @@ class MetricsStore(AbstractMetricsStore, metaclass=Singleton):
     def inc_transaction_failed(self) -> None:
         self.transactions_failed_total.inc()
 
+    def _labelled(self, metric: Any, *values: str) -> Any:
+        """``metric.labels(*values)``, remembered: several per command.
+
+        (A child a caller removes from its metric afterwards would stay here:
+        these metrics' series are never removed.)
+        """
+        key = (metric, values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child
+
     def inc_transaction_closed_count(self, status: TransactionStatus) -> None:
-        self.transactions_closed_total.labels(status.name).inc()
+        self._labelled(self.transactions_closed_total, status.name).inc()
         self.transactions_in_progress.dec()
 
     def inc_messages_processed_total(self, msg_metadata: Metadata) -> None:
-        self.messages_processed_total.labels(
-            msg_metadata.name, str(msg_metadata.schema_version)
+        self._labelled(
+            self.messages_processed_total,
+            msg_metadata.name,
+            str(msg_metadata.schema_version),
         ).inc()
 
     @contextmanager
     def command_processing_timer(self, command: GenericCommand[Any]) -> Iterator[None]:
         metadata = command.metadata
-        with self.command_processing_seconds.labels(
-            metadata.name, str(metadata.schema_version)
+        with self._labelled(
+            self.command_processing_seconds,
+            metadata.name,
+            str(metadata.schema_version),
         ).time():
             yield
 
     def observe_dispatch(
         self, command_type: str, outcome: str, seconds: float, handled: Iterable[str]
     ) -> None:
-        self.dispatch_seconds.labels(command_type).observe(seconds)
-        self.dispatches_total.labels(command_type, outcome).inc()
+        self._labelled(self.dispatch_seconds, command_type).observe(seconds)
+        self._labelled(self.dispatches_total, command_type, outcome).inc()
         if outcome == "committed":
             for type_name in handled:
-                self.messages_handled_total.labels(type_name).inc()
+                self._labelled(self.messages_handled_total, type_name).inc()
 
     def observe_relay(
         self,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
 import pytest
 from asgiref.sync import async_to_sync
 from django.db import IntegrityError
+from django.db.models.signals import post_save, pre_save
 
 from messagebus_django import (
     AsyncMessageBus,
@@ -56,7 +58,30 @@ async def register_twice(
     )
 
 
-def test_unique_violation_is_an_err_and_the_transaction_goes_on() -> None:
+@pytest.fixture(params=["one statement", "pre_save", "post_save"])
+def insert_path(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each way an insert may fail cleanly: on SQLite a lone ``INSERT`` runs
+    without a savepoint (SQLite backs out the failed statement alone); a
+    ``pre_save`` or ``post_save`` receiver, which may write too, puts it back
+    in one."""
+    if request.param == "one statement":
+        yield request.param
+        return
+    signal = pre_save if request.param == "pre_save" else post_save
+
+    def receiver(**kwargs: Any) -> None:
+        pass
+
+    signal.connect(receiver, sender=BookRow)
+    try:
+        yield request.param
+    finally:
+        signal.disconnect(receiver, sender=BookRow)
+
+
+def test_unique_violation_is_an_err_and_the_transaction_goes_on(
+    insert_path: str,
+) -> None:
     first = RegisterDocument(code=DDD, title="DDD", author="Evans")
     dispatch(first)
     bus = AsyncMessageBus()
@@ -68,7 +93,7 @@ def test_unique_violation_is_an_err_and_the_transaction_goes_on() -> None:
     )
 
 
-def test_insert_reports_the_integrity_error() -> None:
+def test_insert_reports_the_integrity_error(insert_path: str) -> None:
     BookRow.objects.create(code=DDD, title="DDD", author="Evans")
     repository = DjangoDocumentRepository()
     book = Document(
