@@ -7,10 +7,12 @@ run against in-memory repositories, no database.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 from uuid import UUID
 
 import pytest
+from django.core.signals import setting_changed
 
 from books.domain.messages import RegisterBook
 from books.domain.model import Book, BookActivity
@@ -122,3 +124,19 @@ def register_book_cmd() -> RegisterBook:
         title="Domain Driven Design",
         author="Eric Evans",
     )
+
+
+@pytest.fixture
+def unset_setting(settings: Any) -> Callable[[str], None]:
+    """Delete a setting for the test, and say so as ``override_settings`` does.
+
+    pytest-django's ``del settings.NAME`` sends no ``setting_changed``, so
+    whatever remembers settings until that signal (messagebus_django's
+    ``conf``) would go on with the old value.
+    """
+
+    def unset(name: str) -> None:
+        delattr(settings, name)
+        setting_changed.send(sender=None, setting=name, value=None, enter=True)
+
+    return unset

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from io import StringIO
 from typing import Any
 
@@ -161,9 +162,9 @@ def test_e013_the_kombu_backend_checks_its_options(
 
 
 def test_w005_the_flat_settings_are_deprecated_with_the_new_form_in_the_hint(
-    settings: Any,
+    settings: Any, unset_setting: Callable[[str], None]
 ) -> None:
-    del settings.MESSAGEBUS_TRANSPORTS
+    unset_setting("MESSAGEBUS_TRANSPORTS")
     settings.MESSAGEBUS_BROKER_URL = "amqp://localhost//"
     [warning] = check_transports(app_configs=None)
     assert warning.id == "messagebus_django.W005"

@@ -9,7 +9,7 @@ worker as a process of its own is tests/eventstream/test_tasks_worker.py).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from uuid import uuid4
 
@@ -310,9 +310,9 @@ def test_a_database_outage_is_unavailable_not_a_refusal(
 
 
 def test_with_consumers_and_no_broker_the_tasks_transport_is_the_default(
-    settings: Any,
+    settings: Any, unset_setting: Callable[[str], None]
 ) -> None:
-    del settings.MESSAGEBUS_TRANSPORTS
+    unset_setting("MESSAGEBUS_TRANSPORTS")
     assert conf.TRANSPORTS == {}  # no consumers: events wait in the outbox
     settings.MESSAGEBUS_CONSUMERS = CONSUMERS
     assert conf.TRANSPORTS == {"default": {"BACKEND": TASKS_TRANSPORT, "OPTIONS": {}}}
@@ -320,7 +320,7 @@ def test_with_consumers_and_no_broker_the_tasks_transport_is_the_default(
     assert isinstance(get_transport(), TasksTransport)
     settings.MESSAGEBUS_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672//"
     assert conf.TRANSPORTS["default"]["BACKEND"].endswith("KombuTransport")
-    del settings.MESSAGEBUS_BROKER_URL
+    unset_setting("MESSAGEBUS_BROKER_URL")
     settings.MESSAGEBUS_TRANSPORTS = {}
     assert conf.TRANSPORTS == {}  # said explicitly: no transport
     reset_transport()

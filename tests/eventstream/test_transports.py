@@ -130,9 +130,9 @@ def test_the_transports_are_made_from_their_backend_and_options(
 
 
 def test_the_deprecated_broker_url_alone_still_chooses_the_kombu_transport(
-    settings: Any,
+    settings: Any, unset_setting: Callable[[str], None]
 ) -> None:
-    del settings.MESSAGEBUS_TRANSPORTS
+    unset_setting("MESSAGEBUS_TRANSPORTS")
     settings.MESSAGEBUS_BROKER_URL = CLOSED_PORT_URL
     settings.MESSAGEBUS_EXCHANGE = "bookstore"
     reset_transport()
