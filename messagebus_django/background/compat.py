@@ -39,12 +39,20 @@ def framework_name() -> str | None:
     return None
 
 
+_found: ModuleType | None = None
+"""The framework, once :func:`framework` found it: which one is installed does
+not change while the process runs, and the lookup searches the import path."""
+
+
 def framework() -> ModuleType:
     """The tasks framework's package; :class:`TasksFrameworkMissing` if none.
 
     Its ``signals`` module is imported too: it resets the backends when the
     ``TASKS`` setting changes, and logs each task's end.
     """
+    global _found
+    if _found is not None:
+        return _found
     name = framework_name()
     if name is None:
         raise TasksFrameworkMissing(
@@ -54,6 +62,7 @@ def framework() -> ModuleType:
         )
     module = importlib.import_module(name)
     importlib.import_module(f"{name}.signals")
+    _found = module
     return module
 
 

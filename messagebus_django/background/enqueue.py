@@ -129,8 +129,7 @@ def enqueue_deferred(
     Called inside the command's ``atomic`` block on ``using``. ``payloads``:
     the events' payloads by message id, as the message store wrote them.
     """
-    if not _framework_ready:
-        _import_framework()
+    framework()
     for item in deferred:
         task = _tasks.get(item.options)
         if task is None:
@@ -147,9 +146,6 @@ def enqueue_deferred(
             )
 
 
-_framework_ready = False
-"""Whether the tasks framework (and its signals) was imported: once per process."""
-
 _tasks: dict[Background, Any] = {}
 """:func:`handler_task` of each options met, until a setting changes."""
 
@@ -158,12 +154,6 @@ _tasks: dict[Background, Any] = {}
 def _forget_tasks(**kwargs: Any) -> None:
     # TASKS names the backends, INSTALLED_APPS and routers decide where they write.
     _tasks.clear()
-
-
-def _import_framework() -> None:
-    global _framework_ready
-    framework()  # its lookup searches the import path: not once per command
-    _framework_ready = True
 
 
 def _enqueue_after_commit(task: Any, kwargs: dict[str, Any], item: Deferred) -> None:

@@ -49,10 +49,9 @@ from messagebus_django.core.repository import (
     SyncSinkholeMessageStoreRepository,
 )
 from messagebus_django.core.tracing import (
-    _restamp,
-    correlation_id,
     current_message,
     stamp_cause,
+    stamp_root,
 )
 from messagebus_django.core.unit_of_work import (
     _REPOSITORY_TYPES,
@@ -335,14 +334,7 @@ class _MessageBus:
             if transient_dependencies
             else None
         )
-        # stamp_root, inlined.
-        metadata = message.metadata
-        if metadata.correlation_id is None:
-            _restamp(
-                message,
-                correlation_id.get() or message.message_id,
-                metadata.causation_id,
-            )
+        stamp_root(message)
         return uow, metrics, store, resolve
 
     def _dependencies(
@@ -690,14 +682,7 @@ def _enqueue(queue: deque[Message[Any]], uow: Any, cause: Message[Any]) -> None:
                 messages = seen.pop(0).messages
                 while messages:
                     message = messages.pop(0)
-                    # stamp_cause, inlined.
-                    metadata = message.metadata
-                    if metadata.causation_id is None or metadata.correlation_id is None:
-                        _restamp(
-                            message,
-                            metadata.correlation_id or cause.metadata.correlation_id,
-                            metadata.causation_id or cause.message_id,
-                        )
+                    stamp_cause(message, cause)
                     queue.append(message)
         return
     for message in uow.collect_new_events():

@@ -18,7 +18,7 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from types import TracebackType
-from typing import Any, ClassVar, Generic, NoReturn, Self, cast, get_type_hints
+from typing import Any, ClassVar, Generic, Self, cast, get_type_hints
 
 from typing_extensions import TypeVar
 
@@ -228,9 +228,33 @@ class _UnitOfWorkBase:
     # transaction refers to the unit of work, and keeping it would be a
     # reference cycle per transaction, garbage only the cyclic collector frees.
 
-    def _left_twice(self) -> NoReturn:
-        # A block left twice: as closing a transaction twice.
-        raise TransactionError("Cannot close it twice: Transaction is closed.")
+    def _began(self, transaction: Any) -> None:
+        # transaction.__aenter__() / __enter__(), without one more call (and
+        # for the async one, one more coroutine): a new transaction is
+        # running, and the default metrics store counts nothing.
+        self._transaction = transaction
+        store = self.metrics_store
+        if type(store) is not SinkholeMetricsStore:
+            store.inc_beginned_transaction_count()
+
+    def _left(self, exc: BaseException | None) -> Any:
+        """The transaction whose block ended, or ``None`` if it closed here.
+
+        The common end, a committed block, is the transaction's ``_closed()``
+        done here, without one more call; the others are left to the
+        transaction's own ``__aexit__`` / ``__exit__``.
+        """
+        transaction = self.__dict__.pop("_transaction", None)
+        if transaction is None:
+            # A block left twice: as closing a transaction twice.
+            raise TransactionError("Cannot close it twice: Transaction is closed.")
+        if exc is None and transaction.status is _COMMITTED:
+            store = self.metrics_store
+            if type(store) is not SinkholeMetricsStore:
+                store.inc_transaction_closed_count(transaction.status)
+            transaction.status = _CLOSED
+            return None
+        return transaction
 
     def _forget_seen(self) -> None:
         # Models a failed handler left seen must not have their events handled
@@ -277,12 +301,7 @@ class AsyncAbstractUnitOfWork(
 
     async def __aenter__(self) -> AsyncUnitOfWorkTransaction[Self]:
         transaction = AsyncUnitOfWorkTransaction(self)
-        self._transaction = transaction
-        # transaction.__aenter__(), without awaiting one more coroutine: a new
-        # transaction is running, and the default metrics store counts nothing.
-        store = self.metrics_store
-        if type(store) is not SinkholeMetricsStore:
-            store.inc_beginned_transaction_count()
+        self._began(transaction)
         return transaction
 
     async def __aexit__(
@@ -291,17 +310,9 @@ class AsyncAbstractUnitOfWork(
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        transaction = self.__dict__.pop("_transaction", None)
-        if transaction is None:
-            self._left_twice()
-        if exc is None and transaction.status is _COMMITTED:
-            # The common end, transaction._closed() without one more call.
-            store = self.metrics_store
-            if type(store) is not SinkholeMetricsStore:
-                store.inc_transaction_closed_count(transaction.status)
-            transaction.status = _CLOSED
-            return
-        await transaction.__aexit__(exc_type, exc, tb)
+        transaction = self._left(exc)
+        if transaction is not None:
+            await transaction.__aexit__(exc_type, exc, tb)
 
 
 class SyncAbstractUnitOfWork(
@@ -332,11 +343,7 @@ class SyncAbstractUnitOfWork(
 
     def __enter__(self) -> SyncUnitOfWorkTransaction[Self]:
         transaction = SyncUnitOfWorkTransaction(self)
-        self._transaction = transaction
-        # transaction.__enter__(), as the async one.
-        store = self.metrics_store
-        if type(store) is not SinkholeMetricsStore:
-            store.inc_beginned_transaction_count()
+        self._began(transaction)
         return transaction
 
     def __exit__(
@@ -345,17 +352,9 @@ class SyncAbstractUnitOfWork(
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        transaction = self.__dict__.pop("_transaction", None)
-        if transaction is None:
-            self._left_twice()
-        if exc is None and transaction.status is _COMMITTED:
-            # The common end, as the async one.
-            store = self.metrics_store
-            if type(store) is not SinkholeMetricsStore:
-                store.inc_transaction_closed_count(transaction.status)
-            transaction.status = _CLOSED
-            return
-        transaction.__exit__(exc_type, exc, tb)
+        transaction = self._left(exc)
+        if transaction is not None:
+            transaction.__exit__(exc_type, exc, tb)
 
 
 TAsyncUow = TypeVar(

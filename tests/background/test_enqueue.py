@@ -454,6 +454,7 @@ def test_without_a_tasks_framework_the_error_says_what_to_install(
     from messagebus_django.dispatching.bus import get_bus
 
     monkeypatch.setattr(compat, "find_spec", lambda name: None)
+    monkeypatch.setattr(compat, "_found", None)
     with pytest.raises(compat.TasksFrameworkMissing, match=r"\[tasks\]"):
         compat.framework()
     with with_background(IMMEDIATE):
