@@ -21,6 +21,8 @@ from messagebus_django.core import (
     Message,
     Metadata,
     SinkholeMetricsStore,
+    SyncAbstractRepository,
+    SyncAbstractUnitOfWork,
     SyncDependency,
     TransactionStatus,
 )
@@ -78,6 +80,23 @@ class FakeUnitOfWork(AsyncAbstractUnitOfWork[ThingRepository]):
 
     async def rollback(self) -> None:
         self.log.append("rollback")
+
+
+class SyncThingRepository(SyncAbstractRepository[Thing]):
+    pass
+
+
+class SyncThingsUnitOfWork(SyncAbstractUnitOfWork[SyncThingRepository]):
+    """One repository of things, for the sync bus; commit and rollback do nothing."""
+
+    def __init__(self) -> None:
+        self.things = SyncThingRepository()
+
+    def commit(self) -> None:
+        pass
+
+    def rollback(self) -> None:
+        pass
 
 
 class DeferringUnitOfWork(FakeUnitOfWork):

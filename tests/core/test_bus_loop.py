@@ -18,14 +18,18 @@ from messagebus_django.core import (
     GenericCommand,
     Message,
     Metadata,
-    SyncAbstractRepository,
-    SyncAbstractUnitOfWork,
     SyncMessageBus,
     SyncUnitOfWorkTransaction,
     run_without_loop,
     uuid7,
 )
-from tests.core.fakes import FakeUnitOfWork, RecordingMetrics, Thing, raise_messages
+from tests.core.fakes import (
+    FakeUnitOfWork,
+    RecordingMetrics,
+    SyncThingsUnitOfWork,
+    Thing,
+    raise_messages,
+)
 
 
 class Go(Command):
@@ -41,21 +45,6 @@ class SwallowingMetrics(RecordingMetrics):
             yield
         except RuntimeError as error:
             self.log.append(f"swallowed {error}")
-
-
-class _Things(SyncAbstractRepository[Thing]):
-    pass
-
-
-class SyncUnitOfWork(SyncAbstractUnitOfWork[_Things]):
-    def __init__(self) -> None:
-        self.things = _Things()
-
-    def commit(self) -> None:
-        pass
-
-    def rollback(self) -> None:
-        pass
 
 
 def raise_not_a_message(command: Go, transaction: Any) -> str:
@@ -93,7 +82,7 @@ def test_a_model_raising_what_is_not_a_message_is_an_error_sync() -> None:
     bus.add_listener(Go, raise_not_a_message)
     with (
         pytest.raises(RuntimeError, match="was not an Event or Command"),
-        SyncUnitOfWork() as transaction,
+        SyncThingsUnitOfWork() as transaction,
     ):
         bus.handle(Go(), transaction)
 
@@ -118,7 +107,7 @@ def test_a_timer_that_swallows_the_error_ends_handle_as_a_with_block_async() -> 
 def test_a_timer_that_swallows_the_error_ends_handle_as_a_with_block_sync() -> None:
     bus = SyncMessageBus()
     bus.add_listener(Go, raise_not_a_message)
-    uow = SyncUnitOfWork()
+    uow = SyncThingsUnitOfWork()
     metrics = uow.metrics_store = SwallowingMetrics()
     with uow as transaction:
         assert bus.handle(Go(), transaction) == "went"
@@ -135,7 +124,7 @@ def test_a_transaction_entered_directly_is_counted() -> None:
             await transaction.commit()
 
     run_without_loop(go())
-    with SyncUnitOfWorkTransaction(SyncUnitOfWork()) as transaction:
+    with SyncUnitOfWorkTransaction(SyncThingsUnitOfWork()) as transaction:
         transaction.commit()
     assert metrics.log == ["begin", "closed committed"]
 

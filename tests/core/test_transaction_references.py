@@ -9,12 +9,14 @@ import pytest
 
 from messagebus_django.core import (
     AsyncAbstractUnitOfWork,
-    SyncAbstractRepository,
-    SyncAbstractUnitOfWork,
     TransactionError,
     TransactionStatus,
 )
-from tests.core.fakes import FakeUnitOfWork, Thing, ThingRepository
+from tests.core.fakes import (
+    FakeUnitOfWork,
+    SyncThingsUnitOfWork,
+    ThingRepository,
+)
 
 
 class _ShadowingUnitOfWork(AsyncAbstractUnitOfWork[ThingRepository]):
@@ -28,21 +30,6 @@ class _ShadowingUnitOfWork(AsyncAbstractUnitOfWork[ThingRepository]):
         self.committed = True
 
     async def rollback(self) -> None:
-        pass
-
-
-class _SyncRepository(SyncAbstractRepository[Thing]):
-    pass
-
-
-class _SyncUnitOfWork(SyncAbstractUnitOfWork[_SyncRepository]):
-    def __init__(self) -> None:
-        self.things = _SyncRepository()
-
-    def commit(self) -> None:
-        pass
-
-    def rollback(self) -> None:
         pass
 
 
@@ -95,7 +82,7 @@ async def test_leaving_the_block_twice_is_an_error() -> None:
 
 
 def test_the_sync_unit_of_work_lets_go_of_its_transaction_too() -> None:
-    uow = _SyncUnitOfWork()
+    uow = SyncThingsUnitOfWork()
     with uow as transaction:
         assert transaction.things is uow.things
         transaction.commit()
