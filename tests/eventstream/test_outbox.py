@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test import override_settings
 from django.utils import timezone
 
@@ -469,3 +469,58 @@ def test_the_relay_finds_its_claimed_rows_by_an_index() -> None:
             cursor.execute("SET LOCAL enable_seqscan = off")
     plan = StoredMessage.objects.filter(claim=uuid.uuid4()).explain()
     assert "messagebus_store_claim" in plan
+
+
+def test_the_store_writes_the_rows_bulk_create_would_in_one_insert_per_batch() -> None:
+    """The store's own INSERT: every column as the ORM writes it, defaults included."""
+    from django.test.utils import CaptureQueriesContext
+
+    from messagebus_django.dispatching.messagestore import (
+        _STATEMENTS,
+        envelope_fields,
+        insert_stored_messages,
+    )
+
+    events = [
+        DocumentRegistered(
+            id=uuid.uuid4(), code=f"C{n}", title='Dépôt "légal"', author="E"
+        )
+        for n in range(130)
+    ]
+    events[0] = events[0].model_copy(
+        update={
+            "metadata": events[0].metadata.model_copy(
+                update={"correlation_id": uuid.uuid4(), "causation_id": uuid.uuid4()}
+            )
+        }
+    )
+    mine, theirs = events[:65], events[65:]
+    before = timezone.now()
+    with CaptureQueriesContext(connection) as queries:
+        insert_stored_messages([envelope_fields(e) for e in mine], "default")
+    batch = _STATEMENTS[type(connections["default"])].batch
+    assert len(queries) == -(-len(mine) // batch)  # one INSERT per batch
+    StoredMessage.objects.bulk_create(
+        [StoredMessage(**envelope_fields(e)) for e in theirs]
+    )
+    columns = [
+        f.attname for f in StoredMessage._meta.concrete_fields if f.attname != "id"
+    ]
+    written = {r["id"]: r for r in StoredMessage.objects.values("id", *columns)}
+    assert list(written) == sorted(e.message_id for e in events)
+    for mine_event, their_event in zip(mine, theirs, strict=True):
+        a, b = written[mine_event.message_id], written[their_event.message_id]
+        assert a["stored_at"] >= before
+        for row in (a, b):
+            del row["id"], row["stored_at"], row["created_at"], row["payload"]
+        if mine_event is events[0]:
+            assert a.pop("headers") == {
+                "correlation_id": str(mine_event.metadata.correlation_id),
+                "causation_id": str(mine_event.metadata.causation_id),
+            }
+            del b["headers"]
+        assert a == b
+    first = StoredMessage.objects.get(id=mine[0].message_id)
+    assert first.payload == json.loads(json.dumps(envelope_fields(mine[0])["payload"]))
+    assert first.created_at == mine[0].created_at
+    assert first.state == "pending"
