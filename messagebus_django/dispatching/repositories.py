@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from types import EllipsisType
 from typing import Any, Generic, TypeVar
 
-from asgiref.sync import sync_to_async
 from django.db import IntegrityError, connections, models, transaction
 from django.db.models import signals
 from django.utils import timezone
@@ -19,6 +18,7 @@ from messagebus_django.core import (
     Ok,
     Result,
 )
+from messagebus_django.dispatching.bridge import call_sync
 
 __all__ = ["DjangoRepository"]
 
@@ -57,7 +57,7 @@ class DjangoRepository(AsyncAbstractRepository[TModel], Generic[TModel, TRow]):
         ``post_save`` receiver that may write too), which SQLite undoes alone
         when it fails.
         """
-        result = await sync_to_async(self._insert_in_savepoint)(model)
+        result = await call_sync(self._insert_in_savepoint, model)
         if result.is_ok():
             self.seen.append(model)
         return result
@@ -96,12 +96,13 @@ class DjangoRepository(AsyncAbstractRepository[TModel], Generic[TModel, TRow]):
 
     async def get(self, **lookup: Any) -> TModel | None:
         """The domain model of the row matching ``lookup``, or ``None``."""
-        row = (
-            await self.orm_model._default_manager.using(self.using)
-            .filter(**lookup)
-            .afirst()
-        )
+        row = await call_sync(self._first, lookup)
         return None if row is None else self.to_domain(row)
+
+    def _first(self, lookup: Mapping[str, Any]) -> TRow | None:
+        return (
+            self.orm_model._default_manager.using(self.using).filter(**lookup).first()
+        )
 
     async def save(self, model: TModel) -> bool:
         """Write a changed ``model`` to its existing row; ``False`` if there is none."""
@@ -114,11 +115,14 @@ class DjangoRepository(AsyncAbstractRepository[TModel], Generic[TModel, TRow]):
             # QuerySet.update() skips auto_now; a save through the bus must not.
             if getattr(field, "auto_now", False) and field.attname not in values:
                 values[field.attname] = timezone.now()
-        updated = (
-            await self.orm_model._default_manager.using(self.using)
-            .filter(pk=pk)
-            .aupdate(**values)
-        )
+        updated = await call_sync(self._update, pk, values)
         if updated:
             self.seen.append(model)
         return bool(updated)
+
+    def _update(self, pk: Any, values: Mapping[str, Any]) -> int:
+        return (
+            self.orm_model._default_manager.using(self.using)
+            .filter(pk=pk)
+            .update(**values)
+        )

@@ -171,3 +171,37 @@ def test_an_abstract_repository_annotation_is_a_clear_error() -> None:
         TypeError, match=r"Incomplete\.documents is annotated with the abstract"
     ):
         Incomplete()
+
+
+def test_inside_dispatch_the_orm_calls_run_inline_and_elsewhere_through_asgiref(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Inside dispatch() a repository's ORM call is run where asgiref would
+    send it (the caller's thread, in its atomic block), without building a
+    ``sync_to_async`` per call; outside, it is asgiref's ``sync_to_async``."""
+    from messagebus_django.dispatching import bridge
+
+    built: list[object] = []
+    from asgiref.sync import sync_to_async as real
+
+    def spy(func: Any) -> Any:
+        built.append(func)
+        return real(func)
+
+    monkeypatch.setattr(bridge, "sync_to_async", spy)
+    first = RegisterDocument(code=DDD, title="DDD", author="Evans")
+    assert dispatch(first) == Ok(...)  # insert (twice: the activity too)
+    assert dispatch(DiscontinueDocument(id=first.id)) == Ok(...)  # get, update
+    assert dispatch(
+        DiscontinueDocument(id=RegisterDocument(code=DDD, title="t", author="a").id)
+    ) == Err(DocumentRepositoryError.not_found)
+    bus = AsyncMessageBus()
+    bus.add_listener(RegisterTwice, register_twice)
+    second = RegisterDocument(code=REFACTORING, title="-", author="-").id
+    # The IntegrityError raised inline comes back as the insert's Err.
+    assert dispatch(RegisterTwice(first=first.id, second=second), bus=bus) == Ok(...)
+    assert built == []
+    assert BookRow.objects.get(id=first.id).discontinued
+    repository = DjangoDocumentRepository()
+    assert async_to_sync(repository.by_id)(first.id).is_ok()
+    assert len(built) == 1
