@@ -316,6 +316,7 @@ class _Hook:
     """A registered handler and the dependencies it asks for by name."""
 
     __slots__ = (
+        "_wrapped",
         "background",
         "bare",
         "callback",
@@ -346,6 +347,7 @@ class _Hook:
         self.direct = self.is_async and self.bare
         """An ``async def`` taking no dependencies: the async bus awaits the
         callback itself, without this hook's own coroutine in between."""
+        self._wrapped: Callable[..., Awaitable[Any]] | None = None
 
     @property
     def dependencies(self) -> list[str]:
@@ -393,11 +395,29 @@ class _Hook:
         if not (self.required or self.optional):
             if self.is_async:
                 return await self.callback(message, transaction)
-            return await _call_sync(self.callback, message, transaction)
+            return await self._call_sync(message, transaction)
         kwargs = self.arguments(resolve, bus)
         if self.is_async:
             return await self.callback(message, transaction, **kwargs)
-        return await _call_sync(self.callback, message, transaction, **kwargs)
+        return await self._call_sync(message, transaction, **kwargs)
+
+    async def _call_sync(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the sync handler from :meth:`AsyncMessageBus.handle`.
+
+        Driven without an event loop (see :func:`run_without_loop`), it is
+        called directly; under a running loop, through ``sync_to_async`` so
+        that it runs where the loop's sync work goes (the thread holding the
+        transaction). The wrapper is built once per handler: asgiref's
+        inspects the function it wraps, and holds nothing of a call.
+        """
+        if asyncio_events._get_running_loop() is None:
+            return self.callback(*args, **kwargs)
+        wrapped = self._wrapped
+        if wrapped is None:
+            wrapped = self._wrapped = sync_to_async(
+                self.callback, thread_sensitive=True
+            )
+        return await wrapped(*args, **kwargs)
 
     def call_sync(
         self,
@@ -409,18 +429,6 @@ class _Hook:
         if not (self.required or self.optional):
             return self.callback(message, transaction)
         return self.callback(message, transaction, **self.arguments(resolve, bus))
-
-
-async def _call_sync(callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call a sync handler from :meth:`AsyncMessageBus.handle`.
-
-    Driven without an event loop (see :func:`run_without_loop`), it is called
-    directly; under a running loop, through ``sync_to_async`` so that it runs
-    where the loop's sync work goes (the thread holding the transaction).
-    """
-    if asyncio_events._get_running_loop() is None:
-        return callback(*args, **kwargs)
-    return await sync_to_async(callback, thread_sensitive=True)(*args, **kwargs)
 
 
 @dataclass(frozen=True)

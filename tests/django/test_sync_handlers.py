@@ -118,6 +118,39 @@ def test_sync_and_async_handlers_share_one_transaction() -> None:
     assert not Document.objects.filter(title="boom").exists()
 
 
+def test_beside_async_handlers_a_sync_handler_is_wrapped_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """asgiref's ``sync_to_async`` wrapper of a sync handler is built once,
+    not per call (it inspects the function it wraps)."""
+    from asgiref.sync import sync_to_async
+
+    from messagebus_django.core import handlers
+
+    wrapped: list[object] = []
+
+    def spy(func: Any, **options: Any) -> Any:
+        wrapped.append(func)
+        return sync_to_async(func, **options)
+
+    monkeypatch.setattr(handlers, "sync_to_async", spy)
+    bus = sync_bus()
+    bus.add_listener(WriteBooks, make_bus().handlers_of(WriteBooks)[0])
+
+    async def also_async(
+        event: SyncWritten, uow: AsyncUnitOfWorkTransaction[Any]
+    ) -> None:
+        pass
+
+    bus.add_listener(SyncWritten, also_async)
+    for title in ("one", "two", "three"):
+        dispatch(SyncWrite(title=title), bus=bus, uow=ScratchUnitOfWork())
+    assert Document.objects.filter(title__in=["one", "two", "three"]).count() == 3
+    # The command's handler and the event's sync handler: once each.
+    assert len(wrapped) == 2
+    assert len(set(wrapped)) == 2
+
+
 def test_adispatch_of_a_sync_bus() -> None:
     from asgiref.sync import async_to_sync
 
