@@ -245,18 +245,24 @@ def _run_inline(
     iteration (and no self-pipe write) per ORM call.
     """
     future: asyncio.Future[R] = asyncio.Future(loop=loop)
+    try:
+        future.set_result(_call_inline(loop, fn, args))
+    except BaseException as exc:
+        future.set_exception(exc)
+    return future
+
+
+def _call_inline(loop: _BridgeLoop, fn: Callable[..., R], args: tuple[Any, ...]) -> R:
+    """``fn(*args)`` as plain sync code: the loop says it is not running meanwhile."""
     saved = _threadlocal_state()
     loop.inline_depth += 1
     events._set_running_loop(None)
     try:
-        future.set_result(fn(*args))
-    except BaseException as exc:
-        future.set_exception(exc)
+        return fn(*args)
     finally:
         events._set_running_loop(loop)
         loop.inline_depth -= 1
         _restore_threadlocal_state(saved)
-    return future
 
 
 def _threadlocal_state() -> dict[str, Any]:
@@ -399,17 +405,18 @@ async def call_sync(func: Callable[..., R], /, *args: Any) -> R:
     """``await sync_to_async(func)(*args)`` (thread-sensitive), for our own ORM calls.
 
     Inside :func:`run`'s handlers, where asgiref would route the call to
-    :func:`_run_inline` anyway, it is called there directly: not one
-    ``SyncToAsync`` built and called per ORM call (about 100,000
-    instructions). Anywhere else, asgiref's ``sync_to_async``.
+    :func:`_run_inline` anyway, it is called there directly, with no
+    ``SyncToAsync`` built and called per call (3.9 us of CPU instead of
+    17.5 us, a no-op function). Anywhere else (no running loop of ours: a
+    caller's own loop, or inline sync code, during which ours says it is not
+    running), asgiref's ``sync_to_async``.
     """
     loop = events._get_running_loop()
     if (
         type(loop) is _BridgeLoop
-        and not loop.inline_depth
         and getattr(AsyncToSync.executors, "current", None) is _INLINE
     ):
-        return _run_inline(loop, func, args).result()
+        return _call_inline(loop, func, args)
     return await sync_to_async(func)(*args)
 
 

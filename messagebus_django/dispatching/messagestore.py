@@ -103,8 +103,9 @@ class DjangoMessageStore(AsyncAbstractMessageStoreRepository):
         return [row["id"] for row in rows if row["published"]]
 
 
-# The columns dispatch() writes, in the order of the INSERT; the other columns
-# (the relay's delivery state) take their model defaults.
+# The columns dispatch() writes (envelope_fields()' keys: a test holds them
+# equal), in the order of the INSERT; the other columns (the relay's delivery
+# state) take their model defaults.
 _GIVEN = (
     "id",
     "type",
@@ -122,9 +123,10 @@ class _Statement:
     """The ``INSERT`` of ``StoredMessage`` rows on one kind of connection.
 
     ``bulk_create()`` builds a model instance per row and compiles its SQL per
-    call (about 150,000 instructions for one row, as much as the command's own
-    insert); the SQL of a given number of rows does not change, nor do the
-    values of the columns dispatch() leaves to their defaults. The statement is
+    call (a one-insert command with its stored row: 2.01 million instructions
+    with it, 1.42 million with this, PostgreSQL client side); the SQL of a
+    given number of rows does not change, nor do the values of the columns
+    dispatch() leaves to their defaults. The statement is
     built with the backend's own operations (``quote_name``,
     ``bulk_insert_sql``), the values prepared by each field's
     ``get_db_prep_save()``, as the ORM's compiler does; like ``bulk_create()``,
@@ -155,6 +157,8 @@ class _Statement:
             f"({', '.join(ops.quote_name(field.column) for field in self.fields)}) "
         )
         self.sql: dict[int, str] = {}
+        # Rows per INSERT: the backend's limit on parameters (SQLite's 999),
+        # else 1,000 (bulk_batch_size() answers len(objs) when it has none).
         self.batch = max(ops.bulk_batch_size(list(self.fields), [None] * 1000), 1)
 
     def values_sql(self, connection: BaseDatabaseWrapper, count: int) -> str:

@@ -476,6 +476,7 @@ def test_the_store_writes_the_rows_bulk_create_would_in_one_insert_per_batch() -
     from django.test.utils import CaptureQueriesContext
 
     from messagebus_django.dispatching.messagestore import (
+        _GIVEN,
         _STATEMENTS,
         envelope_fields,
         insert_stored_messages,
@@ -494,6 +495,8 @@ def test_the_store_writes_the_rows_bulk_create_would_in_one_insert_per_batch() -
             )
         }
     )
+    # A field envelope_fields() gave and the INSERT left out would be lost.
+    assert set(envelope_fields(events[0])) == set(_GIVEN)
     mine, theirs = events[:65], events[65:]
     before = timezone.now()
     with CaptureQueriesContext(connection) as queries:
